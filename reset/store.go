@@ -35,7 +35,7 @@ const (
 // Job is one unit of work in the durable mail queue. The request path only enqueues jobs; the
 // worker does lookups and sends mail, so responses cost the same whether an account exists.
 type Job struct {
-	ID        string  // assigned by Enqueue when empty; ids sort in enqueue order
+	ID        string // assigned by Enqueue when empty; ids sort in enqueue order
 	Kind      JobKind
 	Email     string    // JobReset: the normalised address as submitted (never a recipient)
 	UserID    string    // JobNotice: the account to notify

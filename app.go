@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"resetgate/internal/clientip"
+	"resetgate/proxy"
+	"resetgate/reset"
+	"resetgate/reset/bolt"
+	"resetgate/reset/outbox"
+	"resetgate/reset/passhash"
+	"resetgate/reset/smtp"
+	"resetgate/reset/sqldb"
+	"resetgate/reset/strength"
+	"resetgate/web"
+)
+
+// mailer is a reset.Mailer that can also check its transport without sending.
+type mailer interface {
+	reset.Mailer
+	Check(ctx context.Context) error
+}
+
+// app is resetgate wired from a Config: the adapters, the service and the HTTP handlers. Only
+// this file knows the concrete types.
+type app struct {
+	cfg     *Config
+	log     *slog.Logger
+	store   reset.Store
+	users   *sqldb.Users
+	mailer  mailer
+	svc     *reset.Service
+	proxy   *proxy.Proxy
+	web     *web.Handler
+	metrics *metrics
+	handler http.Handler // the public listener's handler: access log and metrics around web
+}
+
+// stateFile is the bbolt file in data_dir.
+const stateFile = "resetgate.db"
+
+func openStore(ctx context.Context, cfg *Config, getenv func(string) string) (reset.Store, error) {
+	switch cfg.Store.Backend {
+	case "redis":
+		return openRedisStore(ctx, cfg, getenv)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+	}
+	return bolt.Open(filepath.Join(cfg.DataDir, stateFile), bolt.Options{})
+}
+
+func openUsers(ctx context.Context, cfg *Config, getenv func(string) string) (*sqldb.Users, error) {
+	u := cfg.Users
+	dsn, err := secret(getenv, u.DSN, u.DSNEnv, u.DSNFile)
+	if err != nil {
+		return nil, fmt.Errorf("users.dsn: %w", err)
+	}
+	return sqldb.Open(ctx, sqldb.Options{
+		Driver: u.Driver, DSN: dsn, Table: u.Table, IDColumn: u.IDColumn, EmailColumn: u.EmailColumn,
+		PasswordColumn: u.PasswordColumn, NameColumn: u.NameColumn, CaseSensitive: u.CaseSensitive,
+		FindUser: u.FindUser, SetPassword: u.SetPassword, AfterReset: u.AfterReset,
+	})
+}
+
+func openMailer(cfg *Config, getenv func(string) string, log *slog.Logger) (mailer, error) {
+	m := cfg.Mail
+	if m.Transport == "outbox" {
+		return outbox.New(filepath.Join(cfg.DataDir, "outbox"), m.From, log)
+	}
+	password, err := secret(getenv, "", m.SMTP.PasswordEnv, m.SMTP.PasswordFile)
+	if err != nil {
+		return nil, fmt.Errorf("mail.smtp.password: %w", err)
+	}
+	return smtp.New(smtp.Options{
+		Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: m.SMTP.TLS, Username: m.SMTP.Username, Password: password,
+		From: m.From, Timeout: m.SMTP.Timeout.Duration,
+	})
+}
+
+// newApp opens every adapter and wires the service and the handlers. On error, whatever was
+// opened is closed again.
+func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *slog.Logger) (_ *app, err error) {
+	a := &app{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.store, err = openStore(ctx, cfg, getenv); err != nil {
+		return nil, err
+	}
+	if a.users, err = openUsers(ctx, cfg, getenv); err != nil {
+		return nil, err
+	}
+	if a.mailer, err = openMailer(cfg, getenv, log); err != nil {
+		return nil, err
+	}
+	hashers, err := passhash.NewPolicy(cfg.Users.Hash, cfg.Users.FallbackHash, log)
+	if err != nil {
+		return nil, err
+	}
+	var mail *reset.MailTemplates
+	if cfg.Mail.TemplatesDir != "" {
+		if mail, err = reset.LoadMailTemplates(os.DirFS(cfg.Mail.TemplatesDir)); err != nil {
+			return nil, fmt.Errorf("mail.templates_dir: %w", err)
+		}
+	}
+	site := cfg.SiteName
+	if site == "" {
+		site = cfg.public.Hostname()
+	}
+	a.metrics = newMetrics(a)
+	a.svc, err = reset.New(reset.Options{
+		Users: a.users, Store: a.store, Mailer: a.mailer, Hashers: hashers, Mail: mail,
+		Checker:   strength.New(strength.Options{MinScore: cfg.Reset.MinStrength, ContextWords: []string{site, cfg.public.Hostname()}}),
+		PublicURL: cfg.PublicURL, Prefix: cfg.Prefix, Site: site,
+		TokenTTL:    cfg.Reset.TokenTTL.Duration,
+		MinPassword: cfg.Reset.MinPasswordLength, MaxPassword: cfg.Reset.MaxPasswordLength,
+		PerEmail: cfg.rates["limits.per_email"], PerIP: cfg.rates["limits.per_ip"],
+		TokenPerIP: cfg.rates["limits.token_per_ip"], TokenGlobal: cfg.rates["limits.token_global"],
+		MaxAttempts: cfg.Mail.MaxAttempts, Logger: log,
+		Observe: a.metrics.observe, ObserveHashing: a.metrics.observeHashing,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ips, err := clientip.New(cfg.Limits.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	if a.proxy, err = proxy.New(proxy.Options{Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log}); err != nil {
+		return nil, err
+	}
+	keys, err := sessionKeys(ctx, a.store)
+	if err != nil {
+		return nil, err
+	}
+	var pages = webTemplates(cfg)
+	if a.web, err = web.New(web.Options{
+		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: a.proxy,
+		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, Templates: pages, Logger: log,
+	}); err != nil {
+		return nil, err
+	}
+	a.handler = a.metrics.wrap(accessLog(log, cfg, a.web))
+	return a, nil
+}
+
+// sessionKeys returns the session cookie's keys from the store, so that every replica sharing
+// it, and every restart, reads the same cookies.
+func sessionKeys(ctx context.Context, s reset.Store) ([2][]byte, error) {
+	auth, err := s.Secret(ctx, "session-auth", 64)
+	if err != nil {
+		return [2][]byte{}, fmt.Errorf("session keys: %w", err)
+	}
+	enc, err := s.Secret(ctx, "session-enc", 32)
+	if err != nil {
+		return [2][]byte{}, fmt.Errorf("session keys: %w", err)
+	}
+	return [2][]byte{auth, enc}, nil
+}
+
+// Close releases everything the app opened.
+func (a *app) Close() {
+	if a.proxy != nil {
+		a.proxy.Close()
+	}
+	if a.users != nil {
+		a.users.Close()
+	}
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			a.log.Error("closing the state store failed", "err", err)
+		}
+	}
+}
+
+// ready runs the readiness checks: each dependency, by name, with its latency and error.
+func (a *app) ready(ctx context.Context) []checkResult {
+	checks := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"store", a.store.Ping},
+		{"database", a.users.Ping},
+		{"upstream", func(ctx context.Context) error { return dialUpstream(ctx, a.cfg) }},
+		{"mail", a.mailer.Check},
+	}
+	out := make([]checkResult, len(checks))
+	done := make(chan struct{}, len(checks))
+	for i, c := range checks {
+		go func() {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			err := c.fn(ctx)
+			out[i] = checkResult{Name: c.name, OK: err == nil, Latency: time.Since(start)}
+			if err != nil {
+				out[i].Error = err.Error()
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range checks {
+		<-done
+	}
+	return out
+}
+
+type checkResult struct {
+	Name    string        `json:"name"`
+	OK      bool          `json:"ok"`
+	Latency time.Duration `json:"-"`
+	Ms      float64       `json:"latency_ms"`
+	Error   string        `json:"error,omitempty"`
+}
+
+// dialUpstream checks that the app accepts TCP connections.
+func dialUpstream(ctx context.Context, cfg *Config) error {
+	host := cfg.up.Host
+	if cfg.up.Port() == "" {
+		port := "80"
+		if cfg.up.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(cfg.up.Hostname(), port)
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			return fmt.Errorf("upstream %s: %v", host, op.Err)
+		}
+		return fmt.Errorf("upstream %s: %w", host, err)
+	}
+	return c.Close()
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"resetgate/reset"
+	"resetgate/web"
+)
+
+// metrics are resetgate's Prometheus metrics. Every label has a small fixed set of values:
+// never an address, a token, a user id or a path.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec   // route, code
+	latency  *prometheus.HistogramVec // route
+	events   *prometheus.CounterVec   // event
+	hashing  prometheus.Histogram
+	prefix   string
+}
+
+// eventNames fixes the label values of resetgate_events_total.
+var eventNames = []reset.Event{
+	reset.EventRequested, reset.EventRequestMalformed, reset.EventLimitedIP, reset.EventLimitedEmail,
+	reset.EventLimitedToken, reset.EventQueueFailed, reset.EventNoAccount, reset.EventTokenIssued,
+	reset.EventTokenInvalid, reset.EventTokenExpired, reset.EventTokenUsed, reset.EventMailSent,
+	reset.EventMailFailed, reset.EventMailGivenUp, reset.EventPasswordChanged, reset.EventPasswordRefused,
+	reset.EventStoreWriteFailed,
+}
+
+func newMetrics(a *app) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry(), prefix: a.cfg.Prefix}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "resetgate_http_requests_total",
+		Help: "HTTP requests by route (upstream: proxied to the app; reset: resetgate's pages; refused) and status class.",
+	}, []string{"route", "code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "resetgate_http_request_duration_seconds",
+		Help:    "Time to the end of the response, by route.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route"})
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "resetgate_events_total",
+		Help: "Reset flow events: requests, rate-limit hits, tokens issued/used/invalid/expired, mails sent/failed/given up, passwords changed.",
+	}, []string{"event"})
+	m.hashing = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "resetgate_hash_duration_seconds",
+		Help:    "Time to hash one new password in the app's format.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5},
+	})
+	for _, r := range []string{"upstream", "reset", "refused"} {
+		for _, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
+			m.requests.WithLabelValues(r, c)
+		}
+	}
+	for _, e := range eventNames {
+		m.events.WithLabelValues(string(e))
+	}
+	queue := &queueCollector{a: a,
+		depth:  prometheus.NewDesc("resetgate_queue_depth", "Mail jobs waiting (live, not given up).", nil, nil),
+		dead:   prometheus.NewDesc("resetgate_queue_dead", "Mail jobs given up on, kept for `resetgate queue`.", nil, nil),
+		oldest: prometheus.NewDesc("resetgate_queue_oldest_age_seconds", "Age of the oldest live mail job; 0 when none.", nil, nil),
+		tokens: prometheus.NewDesc("resetgate_tokens_pending", "Reset links issued and not yet used or expired.", nil, nil),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.hashing, queue,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observe(e reset.Event) { m.events.WithLabelValues(string(e)).Inc() }
+
+func (m *metrics) observeHashing(d time.Duration) { m.hashing.Observe(d.Seconds()) }
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// wrap counts and times every request on the public listener.
+func (m *metrics) wrap(next http.Handler) http.Handler {
+	route := [...]string{web.Upstream: "upstream", web.Reset: "reset", web.Refused: "refused"}
+	var counters [3][6]prometheus.Counter
+	var hists [3]prometheus.Observer
+	for r, name := range route {
+		for c := 1; c <= 5; c++ {
+			counters[r][c] = m.requests.WithLabelValues(name, strconv.Itoa(c)+"xx")
+		}
+		hists[r] = m.latency.WithLabelValues(name)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rt := web.Classify(m.prefix, r.URL.Path, r.URL.RawPath)
+		rec := recorderFrom(w)
+		next.ServeHTTP(rec, r)
+		class := rec.code() / 100
+		counters[rt][class].Inc()
+		hists[rt].Observe(time.Since(start).Seconds())
+	})
+}
+
+// queueCollector reads the queue and token counts from the store at scrape time.
+type queueCollector struct {
+	a                           *app
+	depth, dead, oldest, tokens *prometheus.Desc
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.depth
+	ch <- c.dead
+	ch <- c.oldest
+	ch <- c.tokens
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	now := time.Now()
+	if jobs, err := c.a.store.Jobs(ctx); err == nil {
+		var live, dead int
+		var oldest time.Time
+		for _, j := range jobs {
+			if j.Dead {
+				dead++
+				continue
+			}
+			live++
+			if oldest.IsZero() || j.CreatedAt.Before(oldest) {
+				oldest = j.CreatedAt
+			}
+		}
+		age := 0.0
+		if !oldest.IsZero() {
+			age = now.Sub(oldest).Seconds()
+		}
+		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(live))
+		ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(dead))
+		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
+	}
+	if tokens, err := c.a.store.Tokens(ctx); err == nil {
+		n := 0
+		for _, t := range tokens {
+			if !t.Expired(now) {
+				n++
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(c.tokens, prometheus.GaugeValue, float64(n))
+	}
+}
+
+// recorder notes the status and size of a response. It implements Unwrap, so that
+// http.ResponseController (full duplex, flushing, hijacking for WebSockets) reaches the real
+// connection through it.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func recorderFrom(w http.ResponseWriter) *recorder {
+	if r, ok := w.(*recorder); ok {
+		return r
+	}
+	return &recorder{ResponseWriter: w}
+}
+
+// code is the response status; a connection taken over for a protocol upgrade (WebSocket),
+// whose 101 is written on the raw connection, counts as 101.
+func (r *recorder) code() int {
+	if r.status == 0 {
+		return http.StatusSwitchingProtocols
+	}
+	return r.status
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 || r.status < 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -1,0 +1,210 @@
+package web
+
+import (
+	"errors"
+	"io/fs"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/gorilla/sessions"
+
+	"resetgate/reset"
+)
+
+// Session keys. The session cookie is encrypted and authenticated (gorilla/securecookie).
+const (
+	sessionToken = "token" // the raw token, between opening the link and setting the password
+)
+
+func (h *Handler) session(r *http.Request) *sessions.Session {
+	// A cookie that does not decode (old keys, tampering) yields a fresh, empty session.
+	s, _ := h.cookies.Get(r, h.cookie)
+	return s
+}
+
+func (h *Handler) save(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
+	if err := s.Save(r, w); err != nil {
+		h.log.ErrorContext(r.Context(), "session cookie could not be written", "err", err)
+	}
+}
+
+// forget drops the token from the session, so a dead link is not tried again.
+func (h *Handler) forget(w http.ResponseWriter, r *http.Request) {
+	s := h.session(r)
+	if _, ok := s.Values[sessionToken]; ok {
+		delete(s.Values, sessionToken)
+		h.save(w, r, s)
+	}
+}
+
+func (h *Handler) handleRequestForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.render(w, r, http.StatusOK, "request", page{Title: "Reset your password"})
+	})
+}
+
+func (h *Handler) handleRequest() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := readForm(r, "email")
+		if !ok {
+			h.render(w, r, http.StatusBadRequest, "request", page{Title: "Reset your password", Problems: []string{"Enter one e-mail address."}})
+			return
+		}
+		err := h.o.Service.RequestReset(r.Context(), f["email"], h.clientIP(r))
+		var limited *reset.RateLimitError
+		switch {
+		case errors.Is(err, reset.ErrMalformedEmail):
+			h.render(w, r, http.StatusBadRequest, "request", page{Title: "Reset your password", Email: clip(f["email"], reset.MaxEmailLen),
+				Problems: []string{"Enter an e-mail address such as name@example.com."}})
+		case errors.As(err, &limited):
+			h.respondError(w, r, http.StatusTooManyRequests, "There were too many reset requests from your network in a short time.", limited.RetryAfter)
+		default:
+			// Known, unknown, limited per address, or not even queued: the same answer for
+			// all (SECURITY.md RQ-REQ-01).
+			http.Redirect(w, r, h.o.Prefix+"/sent", http.StatusSeeOther)
+		}
+	})
+}
+
+func (h *Handler) handlePage(name, title string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.render(w, r, http.StatusOK, name, page{Title: title, Valid: h.o.Service.TokenValidity()})
+	})
+}
+
+func (h *Handler) handleDone() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := page{Title: "Password changed"}
+		s := h.session(r)
+		if flashes := s.Flashes(); len(flashes) > 0 {
+			p.Flash, _ = flashes[0].(string)
+			h.save(w, r, s)
+		}
+		h.render(w, r, http.StatusOK, "done", p)
+	})
+}
+
+// handleLink checks the link without consuming it, keeps the token in the encrypted session
+// and redirects, so that the token leaves the address bar, the history and any Referer
+// (DESIGN.md step 4; SECURITY.md RQ-LNK-06).
+func (h *Handler) handleLink() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := mux.Vars(r)["token"]
+		if _, err := h.o.Service.CheckToken(r.Context(), raw, h.clientIP(r)); err != nil {
+			h.respondServiceError(w, r, err)
+			return
+		}
+		s := h.session(r)
+		s.Values[sessionToken] = raw
+		h.save(w, r, s)
+		http.Redirect(w, r, h.o.Prefix+"/new", http.StatusSeeOther)
+	})
+}
+
+func (h *Handler) sessionToken(r *http.Request) string {
+	raw, _ := h.session(r).Values[sessionToken].(string)
+	return raw
+}
+
+func (h *Handler) handleNewForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := h.sessionToken(r)
+		if raw == "" {
+			http.Redirect(w, r, h.o.Prefix+"/invalid", http.StatusSeeOther)
+			return
+		}
+		p, err := h.o.Service.CheckToken(r.Context(), raw, h.clientIP(r))
+		if err != nil {
+			h.respondServiceError(w, r, err)
+			return
+		}
+		h.render(w, r, http.StatusOK, "new", h.newPage(p, nil))
+	})
+}
+
+func (h *Handler) newPage(p reset.Pending, problems []string) page {
+	return page{Title: "Choose a new password", Email: p.User.Email, Rules: h.o.Service.Rules(p), Problems: problems, Script: true}
+}
+
+func (h *Handler) handleNew() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := h.sessionToken(r)
+		if raw == "" {
+			http.Redirect(w, r, h.o.Prefix+"/invalid", http.StatusSeeOther)
+			return
+		}
+		// Only the two password fields are read. The account comes from the token record,
+		// whatever uid or email fields a client adds (SECURITY.md RQ-RST-03).
+		f, ok := readForm(r, "password", "password2")
+		if !ok {
+			h.respondError(w, r, http.StatusBadRequest, "The form could not be read. Open the page again and type your new password twice.", 0)
+			return
+		}
+		p, err := h.o.Service.CompleteReset(r.Context(), raw, f["password"], f["password2"], h.clientIP(r))
+		var refused *reset.PolicyError
+		switch {
+		case errors.As(err, &refused):
+			h.render(w, r, http.StatusUnprocessableEntity, "new", h.newPage(p, refused.Problems))
+			return
+		case err != nil:
+			h.respondServiceError(w, r, err)
+			return
+		}
+		s := h.session(r)
+		delete(s.Values, sessionToken)
+		next := h.o.AfterResetURL
+		if next == "" {
+			next = h.o.Prefix + "/done"
+			s.AddFlash("Your password was changed.")
+		}
+		h.save(w, r, s)
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	})
+}
+
+func (h *Handler) handleStatic(static fs.FS) http.Handler {
+	files := http.StripPrefix(h.o.Prefix+"/static/", http.FileServerFS(static))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, h.o.Prefix+"/static/")
+		if _, ok := h.assets[name]; !ok {
+			h.respondError(w, r, http.StatusNotFound, "", 0)
+			return
+		}
+		// URLs carry a content hash (see Handler.assets), so the files can be cached for good.
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// readForm reads an application/x-www-form-urlencoded body (already capped by limitBody) and
+// returns the one value of each named field. It fails for any other content type, an
+// unreadable or oversized body, a field given zero or several times, or a field also given
+// in the query string: parameter pollution is refused, not resolved (SECURITY.md RQ-REQ-06).
+func readForm(r *http.Request, fields ...string) (map[string]string, bool) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, false
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, false
+	}
+	q := r.URL.Query()
+	out := make(map[string]string, len(fields))
+	for _, name := range fields {
+		v := r.PostForm[name]
+		if len(v) != 1 || q.Has(name) {
+			return nil, false
+		}
+		out[name] = v[0]
+	}
+	return out, true
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

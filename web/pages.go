@@ -1,0 +1,179 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"time"
+
+	"resetgate/reset"
+)
+
+var pageNames = []string{"request", "sent", "new", "done", "invalid", "error"}
+
+type pageSet map[string]*template.Template
+
+// parsePages parses every page with the layout, taking each file from override when it has
+// one and from the embedded templates otherwise.
+func parsePages(override fs.FS, assets map[string]string) (pageSet, error) {
+	builtin, _ := fs.Sub(embedded, "templates")
+	read := func(name string) ([]byte, error) {
+		if override != nil {
+			b, err := fs.ReadFile(override, name)
+			if err == nil {
+				return b, nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
+		return fs.ReadFile(builtin, name)
+	}
+	funcs := template.FuncMap{"asset": func(name string) (string, error) {
+		if u, ok := assets[name]; ok {
+			return u, nil
+		}
+		return "", fmt.Errorf("no static file %q", name)
+	}}
+	layout, err := read("layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: template layout.html: %w", err)
+	}
+	ps := pageSet{}
+	for _, name := range pageNames {
+		src, err := read(name + ".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s.html: %w", name, err)
+		}
+		t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(layout))
+		if err == nil {
+			_, err = t.Parse(string(src))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s.html: %w", name, err)
+		}
+		// Render once with sample data so that a broken override fails at start-up (or on
+		// reload), not in front of a user.
+		if err := t.ExecuteTemplate(new(bytes.Buffer), "layout", page{Title: "t", Site: "s", Prefix: "/p", Rules: reset.PasswordRules{Min: 8, Max: 128}}); err != nil {
+			return nil, fmt.Errorf("web: template %s.html: %w", name, err)
+		}
+		ps[name] = t
+	}
+	return ps, nil
+}
+
+// page is what every template sees.
+type page struct {
+	Title      string
+	Site       string
+	Prefix     string
+	Email      string   // request form: the submitted value; new form: the account's address
+	Problems   []string // what to correct, shown above the form
+	Rules      reset.PasswordRules
+	Valid      string // how long links work
+	Flash      string
+	Message    string // error page
+	RetryAfter string // error page, for 429
+	Script     bool   // include form.js
+}
+
+// render writes the page with the given status. Templates render into a buffer first, so a
+// template error becomes a clean 500 page instead of half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.Site, p.Prefix = h.o.Site, h.o.Prefix
+	var buf bytes.Buffer
+	if err := (*h.pages.Load())[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		h.log.ErrorContext(r.Context(), "page failed to render", "page", name, "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintln(w, "Something went wrong on our side. Please try again in a minute.")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// errorPages is the one table from status to what the user reads.
+var errorPages = map[int]struct{ title, message string }{
+	http.StatusBadRequest:            {"That did not work", "The form could not be read. Please fill it in again."},
+	http.StatusForbidden:             {"Request refused", "This form can only be sent from this site's own pages. Open the page again and resubmit."},
+	http.StatusNotFound:              {"Page not found", "There is no page at this address."},
+	http.StatusMethodNotAllowed:      {"Not allowed", "This page cannot be used that way."},
+	http.StatusRequestEntityTooLarge: {"Too much data", "The form sent more data than a password reset needs."},
+	http.StatusTooManyRequests:       {"Too many attempts", "There were too many attempts from your network in a short time."},
+	http.StatusInternalServerError:   {"Something went wrong", "Something went wrong on our side. Nothing was changed."},
+	http.StatusServiceUnavailable:    {"Temporarily unavailable", "We could not complete this right now, and nothing was changed. Please try again in a minute."},
+}
+
+func (h *Handler) handleError(status int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.respondError(w, r, status, "", 0)
+	})
+}
+
+func (h *Handler) handleMethodNotAllowed() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allow := "GET, HEAD"
+		if r.URL.Path == h.o.Prefix || r.URL.Path == h.o.Prefix+"/new" {
+			allow = "GET, HEAD, POST"
+		}
+		w.Header().Set("Allow", allow)
+		h.respondError(w, r, http.StatusMethodNotAllowed, "", 0)
+	})
+}
+
+// respondError writes the error page for status; message overrides the table's text.
+func (h *Handler) respondError(w http.ResponseWriter, r *http.Request, status int, message string, retry time.Duration) {
+	e, ok := errorPages[status]
+	if !ok {
+		e = errorPages[http.StatusInternalServerError]
+	}
+	if message == "" {
+		message = e.message
+	}
+	p := page{Title: e.title, Message: message}
+	if retry > 0 {
+		secs := int(retry.Round(time.Second) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		p.RetryAfter = humanWait(retry)
+	}
+	h.render(w, r, status, "error", p)
+}
+
+func humanWait(d time.Duration) string {
+	switch {
+	case d <= time.Minute:
+		return "a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
+	case d < 2*time.Hour:
+		return "an hour"
+	}
+	return fmt.Sprintf("%d hours", int((d+time.Hour-1)/time.Hour))
+}
+
+// respondServiceError maps the domain's errors to pages: the one table of error to status.
+func (h *Handler) respondServiceError(w http.ResponseWriter, r *http.Request, err error) {
+	var limited *reset.RateLimitError
+	switch {
+	case errors.As(err, &limited):
+		h.respondError(w, r, http.StatusTooManyRequests, "", limited.RetryAfter)
+	case errors.Is(err, reset.ErrTokenInvalid):
+		h.forget(w, r)
+		http.Redirect(w, r, h.o.Prefix+"/invalid", http.StatusSeeOther)
+	case errors.Is(err, reset.ErrUnavailable):
+		h.respondError(w, r, http.StatusServiceUnavailable, "", 0)
+	default:
+		h.log.ErrorContext(r.Context(), "unexpected error", "path", r.URL.Path, "err", err)
+		h.respondError(w, r, http.StatusInternalServerError, "", 0)
+	}
+}

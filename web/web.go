@@ -1,0 +1,234 @@
+// Package web serves resetgate's pages under the reset prefix and sends every other request to
+// the legacy app. It sits between package main, which wires it, and the domain in package
+// reset; it gets the app as a plain http.Handler and never knows how requests reach it.
+package web
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/gorilla/sessions"
+
+	"resetgate/reset"
+)
+
+//go:embed templates static
+var embedded embed.FS
+
+// MaxBodyBytes caps every request body under the prefix, before any parsing or hashing
+// (SECURITY.md RQ-PWD-10).
+const MaxBodyBytes = 64 << 10
+
+// Options configures a [Handler]. Service, PublicURL, Upstream and SessionKeys are required.
+type Options struct {
+	Service   *reset.Service
+	Prefix    string   // canonical, e.g. "/pwreset" (the default)
+	PublicURL *url.URL // https here turns on Secure, __Host- cookies and HSTS
+	Site      string   // the site's name on the pages; default the public host
+	Upstream  http.Handler
+	// ClientIP resolves the client's address (trusted proxies); nil: the socket peer.
+	ClientIP func(*http.Request) netip.Addr
+	// SessionKeys are the secrets of the encrypted session cookie: a 32- or 64-byte
+	// authentication key then a 32-byte encryption key. Share them between replicas.
+	SessionKeys [2][]byte
+	// AfterResetURL is where a successful reset goes: a relative path such as "/login" or an
+	// absolute URL on the public origin; empty: resetgate's own done page.
+	AfterResetURL string
+	// Templates, when set, overrides the embedded page templates file by file.
+	Templates fs.FS
+	Logger    *slog.Logger
+}
+
+// Handler dispatches by path, before any router: the reset area to resetgate's pages,
+// everything else to the upstream unchanged.
+type Handler struct {
+	o       Options
+	log     *slog.Logger
+	pages   atomic.Pointer[pageSet]
+	app     http.Handler // the pages, behind the CSRF guard and the security headers
+	refused http.Handler
+	cookies *sessions.CookieStore
+	cookie  string
+	assets  map[string]string // file name → URL with a content hash, for long-lived caching
+	secure  bool
+}
+
+// New checks o, parses the templates (failing fast on any error) and returns the handler.
+func New(o Options) (*Handler, error) {
+	if o.Service == nil || o.PublicURL == nil || o.Upstream == nil {
+		return nil, errors.New("web: Service, PublicURL and Upstream are required")
+	}
+	if len(o.SessionKeys[0]) < 32 || len(o.SessionKeys[1]) != 32 {
+		return nil, errors.New("web: session keys must be ≥ 32 bytes (authentication) and 32 bytes (encryption)")
+	}
+	if o.Prefix == "" {
+		o.Prefix = "/pwreset"
+	}
+	if o.Site == "" {
+		o.Site = o.PublicURL.Hostname()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ClientIP == nil {
+		o.ClientIP = peerIP
+	}
+	if err := checkAfterReset(o.AfterResetURL, o.PublicURL); err != nil {
+		return nil, err
+	}
+	h := &Handler{o: o, log: o.Logger, secure: o.PublicURL.Scheme == "https"}
+	h.cookie = "resetgate"
+	if h.secure {
+		// The __Host- prefix pins the cookie to this exact origin, path / and Secure
+		// (SECURITY.md RQ-HDR-01); browsers refuse it over plain http, hence the split.
+		h.cookie = "__Host-resetgate"
+	}
+	h.cookies = sessions.NewCookieStore(o.SessionKeys[0], o.SessionKeys[1])
+	h.cookies.Options = &sessions.Options{Path: "/", MaxAge: int(time.Hour / time.Second * 2), HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode}
+	h.cookies.MaxAge(h.cookies.Options.MaxAge)
+
+	static, _ := fs.Sub(embedded, "static")
+	h.assets = map[string]string{}
+	err := fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, p)
+		sum := sha256.Sum256(b)
+		h.assets[p] = o.Prefix + "/static/" + p + "?v=" + hex.EncodeToString(sum[:6])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("web: static files: %w", err)
+	}
+	if err := h.Reload(); err != nil {
+		return nil, err
+	}
+
+	r := mux.NewRouter()
+	r.SkipClean(true) // Classify already refused every unclean spelling
+	p := o.Prefix
+	r.Handle(p, h.handleRequestForm()).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p, h.handleRequest()).Methods(http.MethodPost)
+	r.Handle(p+"/", http.RedirectHandler(p, http.StatusSeeOther)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/sent", h.handlePage("sent", "Check your e-mail")).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/invalid", h.handlePage("invalid", "Link no longer valid")).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/done", h.handleDone()).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/new", h.handleNewForm()).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/new", h.handleNew()).Methods(http.MethodPost)
+	r.PathPrefix(p+"/static/").Handler(h.handleStatic(static)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/{token}", h.handleLink()).Methods(http.MethodGet, http.MethodHead)
+	r.NotFoundHandler = h.handleError(http.StatusNotFound)
+	r.MethodNotAllowedHandler = h.handleMethodNotAllowed()
+
+	// Cross-origin form posts are refused (Go ≥ 1.25: Sec-Fetch-Site, then Origin against
+	// Host; SECURITY.md RQ-RST-02). The public origin is trusted explicitly too, for when a
+	// proxy in front rewrites Host.
+	cop := http.NewCrossOriginProtection()
+	if err := cop.AddTrustedOrigin(o.PublicURL.Scheme + "://" + o.PublicURL.Host); err != nil {
+		return nil, fmt.Errorf("web: public URL origin: %w", err)
+	}
+	cop.SetDenyHandler(h.handleError(http.StatusForbidden))
+	h.app = h.headers(limitBody(cop.Handler(r)))
+	h.refused = h.headers(h.handleError(http.StatusNotFound))
+	return h, nil
+}
+
+// Reload parses the page templates again (embedded, then Options.Templates over them). On
+// error the pages in use stay as they were.
+func (h *Handler) Reload() error {
+	ps, err := parsePages(h.o.Templates, h.assets)
+	if err != nil {
+		return err
+	}
+	h.pages.Store(&ps)
+	return nil
+}
+
+// ServeHTTP sends the reset area to the pages and everything else upstream.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch Classify(h.o.Prefix, r.URL.Path, r.URL.RawPath) {
+	case Reset:
+		h.app.ServeHTTP(w, r)
+	case Refused:
+		h.refused.ServeHTTP(w, r)
+	default:
+		h.o.Upstream.ServeHTTP(w, r)
+	}
+}
+
+func peerIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+func (h *Handler) clientIP(r *http.Request) string {
+	ip := h.o.ClientIP(r)
+	if !ip.IsValid() {
+		return "unknown"
+	}
+	return ip.String()
+}
+
+// checkAfterReset allows only a local path or an absolute URL on the public origin
+// (SECURITY.md RQ-RST-06: no open redirect).
+func checkAfterReset(s string, public *url.URL) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("web: after-reset URL %q: %w", s, err)
+	}
+	if u.IsAbs() {
+		if u.Scheme != public.Scheme || u.Host != public.Host {
+			return fmt.Errorf("web: after-reset URL %q must be a path such as /login or a URL on %s://%s", s, public.Scheme, public.Host)
+		}
+		return nil
+	}
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.Contains(s, `\`) || u.Host != "" {
+		return fmt.Errorf("web: after-reset URL %q must be a path starting with a single / (such as /login)", s)
+	}
+	return nil
+}
+
+// headers sets the security headers every response under the prefix carries
+// (DESIGN.md HTTP contract; SECURITY.md RQ-LNK-03, RQ-LNK-05, RQ-HDR-02).
+func (h *Handler) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hd.Set("X-Robots-Tag", "noindex, nofollow")
+		if h.secure {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
