@@ -247,19 +247,55 @@ func parseConfig(path string, data []byte, getenv func(string) string) (*Config,
 	return &cfg, nil
 }
 
-// suggest turns common mistakes into a hint.
+// suggest turns common mistakes into a hint: secrets written inline, and near-misses of a
+// known key in the same table (one or two typed characters off).
 func suggest(key string) string {
-	last := key[strings.LastIndexByte(key, '.')+1:]
-	switch {
-	case last == "password" || last == "secret":
+	table, last := "", key
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		table, last = key[:i+1], key[i+1:]
+	}
+	if last == "password" || last == "secret" || last == "redis_password" {
 		return " (secrets are never read inline: use " + last + "_env or " + last + "_file)"
 	}
+	best, bestDist := "", 3
 	for _, known := range knownKeys {
-		if k := known[strings.LastIndexByte(known, '.')+1:]; strings.EqualFold(k, last) || strings.ReplaceAll(k, "_", "") == strings.ReplaceAll(strings.ToLower(last), "-", "") {
-			return fmt.Sprintf(" (did you mean %s?)", known)
+		kt, kl := "", known
+		if i := strings.LastIndexByte(known, '.'); i >= 0 {
+			kt, kl = known[:i+1], known[i+1:]
+		}
+		d := editDistance(strings.ToLower(strings.ReplaceAll(last, "-", "_")), kl)
+		if kt != table {
+			d++ // the right name in the wrong table is a likely mistake too
+		}
+		if d < bestDist {
+			best, bestDist = known, d
 		}
 	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
+	}
 	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 var knownKeys = []string{

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestShippedConfigLoads(t *testing.T) {
+	cfg, err := loadConfig("config.toml", env("LEGACY_DSN", "postgres://app@127.0.0.1/app"))
+	if err != nil {
+		t.Fatalf("the shipped config.toml does not load: %v", err)
+	}
+	def := defaultConfig()
+	// The annotated file documents the defaults: where it sets a key, it sets the default.
+	for _, c := range []struct {
+		key       string
+		got, want any
+	}{
+		{"listen", cfg.Listen, def.Listen},
+		{"prefix", cfg.Prefix, def.Prefix},
+		{"data_dir", cfg.DataDir, def.DataDir},
+		{"access_log", cfg.AccessLog, def.AccessLog},
+		{"shutdown_grace", cfg.ShutdownGrace, def.ShutdownGrace},
+		{"users.hash", cfg.Users.Hash, def.Users.Hash},
+		{"users.fallback_hash", cfg.Users.FallbackHash, def.Users.FallbackHash},
+		{"mail.transport", cfg.Mail.Transport, def.Mail.Transport},
+		{"mail.max_attempts", cfg.Mail.MaxAttempts, def.Mail.MaxAttempts},
+		{"mail.smtp.port", cfg.Mail.SMTP.Port, def.Mail.SMTP.Port},
+		{"mail.smtp.tls", cfg.Mail.SMTP.TLS, def.Mail.SMTP.TLS},
+		{"reset.token_ttl", cfg.Reset.TokenTTL, def.Reset.TokenTTL},
+		{"reset.min_password_length", cfg.Reset.MinPasswordLength, def.Reset.MinPasswordLength},
+		{"reset.min_strength", cfg.Reset.MinStrength, def.Reset.MinStrength},
+		{"limits.per_email", cfg.Limits.PerEmail, def.Limits.PerEmail},
+		{"limits.per_ip", cfg.Limits.PerIP, def.Limits.PerIP},
+		{"limits.token_per_ip", cfg.Limits.TokenPerIP, def.Limits.TokenPerIP},
+		{"limits.token_global", cfg.Limits.TokenGlobal, def.Limits.TokenGlobal},
+		{"store.backend", cfg.Store.Backend, def.Store.Backend},
+		{"store.key_prefix", cfg.Store.KeyPrefix, def.Store.KeyPrefix},
+		{"admin.listen", cfg.Admin.Listen, def.Admin.Listen},
+	} {
+		if c.got != c.want {
+			t.Errorf("config.toml sets %s = %v, but the default is %v", c.key, c.got, c.want)
+		}
+	}
+	data, _ := os.ReadFile("config.toml")
+	for _, key := range knownKeys {
+		if last := key[strings.LastIndexByte(key, '.')+1:]; !strings.Contains(string(data), last) {
+			t.Errorf("config.toml does not document %s", key)
+		}
+	}
+}
+
+func problems(t *testing.T, toml string, getenv func(string) string) []Problem {
+	t.Helper()
+	_, err := parseConfig("test.toml", []byte(toml), getenv)
+	var cerr *ConfigError
+	if !errors.As(err, &cerr) {
+		t.Fatalf("parseConfig = %v, want a *ConfigError", err)
+	}
+	return cerr.Problems
+}
+
+const minimal = `public_url = "https://app.example.com"
+upstream = "http://127.0.0.1:5000"
+[users]
+dsn = "file:app.db"
+[mail]
+from = "App <no-reply@example.com>"
+`
+
+func TestMinimalConfig(t *testing.T) {
+	cfg, err := parseConfig("m.toml", []byte(minimal), env())
+	if err != nil {
+		t.Fatalf("parseConfig(minimal) = %v", err)
+	}
+	if cfg.public.Host != "app.example.com" || cfg.rates["limits.per_email"].N != 3 {
+		t.Errorf("defaults not applied: %+v", cfg)
+	}
+}
+
+func TestConfigProblems(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		wantKey string
+		line    int
+		want    string
+	}{
+		{"typo in a key", minimal + "[reset]\ntoken_tl = \"1h\"\n", "reset.token_tl", 8, "unknown key (did you mean reset.token_ttl?)"},
+		{"inline secret", minimal + "[mail.smtp]\npassword = \"hunter2\"\n", "mail.smtp.password", 8, "password_env or password_file"},
+		{"bad duration", minimal + "[reset]\ntoken_ttl = \"an hour\"\n", "reset.token_ttl", 8, "not a duration"},
+		{"ttl over a day", minimal + "[reset]\ntoken_ttl = \"48h\"\n", "reset.token_ttl", 8, "outside 1m…24h"},
+		{"bad rate", minimal + "[limits]\nper_ip = \"lots\"\n", "limits.per_ip", 8, "want N/unit"},
+		{"bad driver", strings.Replace(minimal, "[users]\n", "[users]\ndriver = \"oracle\"\n", 1), "users.driver", 4, `"oracle" is not one of`},
+		{"bad hash", strings.Replace(minimal, "[users]\n", "[users]\nhash = \"md5\"\n", 1), "users.hash", 4, "md5"},
+		{"public_url from Host", strings.Replace(minimal, "https://app.example.com", "app.example.com", 1), "public_url", 1, "absolute"},
+		{"prefix with slash", "prefix = \"/pwreset/\"\n" + minimal, "prefix", 1, "no trailing slash"},
+		{"key in the wrong table", minimal + "prefix = \"/x\"\n", "mail.prefix", 7, "did you mean prefix?"},
+		{"bad proxy CIDR", minimal + "[limits]\ntrusted_proxies = [\"10.0.0.0/33\"]\n", "limits.trusted_proxies", 8, "10.0.0.0/33"},
+		{"dsn env missing", strings.Replace(minimal, `dsn = "file:app.db"`, `dsn_env = "NOPE"`, 1), "users.dsn_env", 4, "NOPE is not set"},
+		{"two dsn sources", strings.Replace(minimal, `dsn = "file:app.db"`, "dsn = \"x\"\ndsn_file = \"/x\"", 1), "users.dsn", 4, "only one"},
+		{"smtp without password", minimal + "transport = \"smtp\"\n[mail.smtp]\nhost = \"smtp.example.com\"\nusername = \"u\"\n", "mail.smtp.password", 0, "password_env"},
+		{"wrong type", minimal + "[reset]\nmin_password_length = \"eight\"\n", "reset.min_password_length", 8, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := problems(t, tt.toml, env())
+			for _, p := range ps {
+				if p.Key == tt.wantKey {
+					if tt.line != 0 && p.Line != tt.line {
+						t.Errorf("%s reported at line %d, want %d", p.Key, p.Line, tt.line)
+					}
+					if !strings.Contains(p.String(), tt.want) {
+						t.Errorf("problem %q lacks %q", p, tt.want)
+					}
+					return
+				}
+			}
+			t.Errorf("no problem for %s among %v", tt.wantKey, ps)
+		})
+	}
+}
+
+func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
+	ps := problems(t, "listen = \"\"\nlog_level = \"loud\"\n[users]\ndriver = \"x\"\n[mail]\ntransport = \"pigeon\"\n", env())
+	keys := map[string]bool{}
+	for _, p := range ps {
+		keys[p.Key] = true
+	}
+	for _, k := range []string{"public_url", "upstream", "listen", "log_level", "users.driver", "users.dsn", "mail.transport", "mail.from"} {
+		if !keys[k] {
+			t.Errorf("problem for %s missing; got %v", k, ps)
+		}
+	}
+}
+
+func TestSecretFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "dsn")
+	os.WriteFile(f, []byte("postgres://x@y/z\n"), 0o600)
+	got, err := secret(env(), "", "", f)
+	if err != nil || got != "postgres://x@y/z" {
+		t.Errorf("secret(file) = %q, %v; want the value without its newline", got, err)
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add(minimal)
+	f.Add("[users]\nafter_reset = [\"\"\"\nx\n\"\"\"]\n")
+	f.Add("a.b.c = 1\n[[x]]\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		cfg, err := parseConfig("fuzz.toml", []byte(s), env())
+		if err == nil && (cfg.public == nil || cfg.up == nil) {
+			t.Errorf("a config without a valid public_url or upstream was accepted")
+		}
+	})
+}

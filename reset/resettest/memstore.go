@@ -1,0 +1,313 @@
+package resettest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"resetgate/reset"
+)
+
+// MemStore is an in-memory [reset.Store] for tests of the domain and the web layer. It keeps
+// every promise of the interface ([TestStore] checks it) except durability: its data lives
+// and dies with the value. One mutex serialises every call, which makes each method trivially
+// atomic. The zero value is not usable; call [NewMemStore].
+type MemStore struct {
+	mu      sync.Mutex
+	closed  bool
+	tokens  map[string]reset.Token
+	limits  map[string]window
+	jobs    map[string]reset.Job
+	seq     uint64
+	secrets map[string][]byte
+}
+
+type window struct {
+	end   time.Time
+	count int
+}
+
+var _ reset.Store = (*MemStore)(nil)
+
+// errClosed is returned by every method of a closed MemStore, like a closed database would.
+var errClosed = errors.New("resettest: store is closed")
+
+// NewMemStore returns an empty store.
+func NewMemStore() *MemStore {
+	return &MemStore{
+		tokens:  make(map[string]reset.Token),
+		limits:  make(map[string]window),
+		jobs:    make(map[string]reset.Job),
+		secrets: make(map[string][]byte),
+	}
+}
+
+// lock takes the mutex and reports whether the store is usable; the caller unlocks.
+func (s *MemStore) lock(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		return errClosed
+	}
+	return ctx.Err()
+}
+
+// SaveToken stores t and deletes the user's other tokens.
+func (s *MemStore) SaveToken(ctx context.Context, t reset.Token) error {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	for id, old := range s.tokens {
+		if old.UserID == t.UserID {
+			delete(s.tokens, id)
+		}
+	}
+	s.tokens[t.ID] = t
+	return nil
+}
+
+// Token returns the token with the given id, expired or not, or ErrTokenNotFound.
+func (s *MemStore) Token(ctx context.Context, id string) (reset.Token, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return reset.Token{}, err
+	}
+	t, ok := s.tokens[id]
+	if !ok {
+		return reset.Token{}, reset.ErrTokenNotFound
+	}
+	return t, nil
+}
+
+// ClaimToken marks the token claimed until `until` if it is live and unclaimed at now.
+func (s *MemStore) ClaimToken(ctx context.Context, id string, now, until time.Time) (reset.Token, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return reset.Token{}, err
+	}
+	t, ok := s.tokens[id]
+	if !ok || t.Expired(now) {
+		return reset.Token{}, reset.ErrTokenNotFound
+	}
+	if now.Before(t.ClaimedUntil) {
+		return reset.Token{}, reset.ErrTokenClaimed
+	}
+	t.ClaimedUntil = until
+	s.tokens[id] = t
+	return t, nil
+}
+
+// ReleaseToken clears the token's claim; a missing token is not an error.
+func (s *MemStore) ReleaseToken(ctx context.Context, id string) error {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	if t, ok := s.tokens[id]; ok {
+		t.ClaimedUntil = time.Time{}
+		s.tokens[id] = t
+	}
+	return nil
+}
+
+// DeleteUserTokens deletes the account's tokens and returns how many there were.
+func (s *MemStore) DeleteUserTokens(ctx context.Context, userID string) (int, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	for id, t := range s.tokens {
+		if t.UserID == userID {
+			delete(s.tokens, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Tokens lists every token, oldest first.
+func (s *MemStore) Tokens(ctx context.Context) ([]reset.Token, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	ts := make([]reset.Token, 0, len(s.tokens))
+	for _, t := range s.tokens {
+		ts = append(ts, t)
+	}
+	slices.SortFunc(ts, func(a, b reset.Token) int {
+		if c := a.IssuedAt.Compare(b.IssuedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return ts, nil
+}
+
+// DeleteExpired deletes the tokens expired at now, and the rate-limit windows that ended.
+func (s *MemStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	for id, t := range s.tokens {
+		if t.Expired(now) {
+			delete(s.tokens, id)
+			n++
+		}
+	}
+	for k, w := range s.limits {
+		if !now.Before(w.end) {
+			delete(s.limits, k)
+		}
+	}
+	return n, nil
+}
+
+// Allow counts an event against key in a fixed window that starts with the key's first event.
+func (s *MemStore) Allow(ctx context.Context, key string, n int, win time.Duration, now time.Time) (bool, time.Duration, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return false, 0, err
+	}
+	if win <= 0 {
+		return false, 0, fmt.Errorf("resettest: allow %q: window %v is not positive", key, win)
+	}
+	w := s.limits[key]
+	if !now.Before(w.end) {
+		w = window{end: now.Add(win)}
+	}
+	w.count++
+	s.limits[key] = w
+	if w.count <= n {
+		return true, 0, nil
+	}
+	return false, w.end.Sub(now), nil
+}
+
+// Enqueue stores j, giving it the next id when it has none.
+func (s *MemStore) Enqueue(ctx context.Context, j reset.Job) error {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	if j.ID == "" {
+		s.seq++
+		j.ID = fmt.Sprintf("%016x", s.seq)
+	}
+	s.jobs[j.ID] = j
+	return nil
+}
+
+// NextJob leases the oldest due job until `until`.
+func (s *MemStore) NextJob(ctx context.Context, now, until time.Time) (reset.Job, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return reset.Job{}, err
+	}
+	best := ""
+	for id, j := range s.jobs {
+		if j.Dead || now.Before(j.NotBefore) || now.Before(j.LeasedUntil) {
+			continue
+		}
+		if best == "" || id < best {
+			best = id
+		}
+	}
+	if best == "" {
+		return reset.Job{}, reset.ErrNoJob
+	}
+	j := s.jobs[best]
+	j.LeasedUntil = until
+	s.jobs[best] = j
+	return j, nil
+}
+
+// AckJob deletes the job, or returns ErrJobNotFound.
+func (s *MemStore) AckJob(ctx context.Context, id string) error {
+	return s.DropJob(ctx, id)
+}
+
+// RetryJob replaces the stored job with j and clears its lease, or returns ErrJobNotFound.
+func (s *MemStore) RetryJob(ctx context.Context, j reset.Job) error {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	if _, ok := s.jobs[j.ID]; !ok {
+		return reset.ErrJobNotFound
+	}
+	j.LeasedUntil = time.Time{}
+	s.jobs[j.ID] = j
+	return nil
+}
+
+// Jobs lists every job, oldest first.
+func (s *MemStore) Jobs(ctx context.Context) ([]reset.Job, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	js := make([]reset.Job, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		js = append(js, j)
+	}
+	slices.SortFunc(js, func(a, b reset.Job) int { return strings.Compare(a.ID, b.ID) })
+	return js, nil
+}
+
+// DropJob deletes the job, or returns ErrJobNotFound.
+func (s *MemStore) DropJob(ctx context.Context, id string) error {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	if _, ok := s.jobs[id]; !ok {
+		return reset.ErrJobNotFound
+	}
+	delete(s.jobs, id)
+	return nil
+}
+
+// Secret returns the named secret, creating it on first use. Asking for an existing secret
+// with another size is an error.
+func (s *MemStore) Secret(ctx context.Context, name string, size int) ([]byte, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	if size <= 0 {
+		return nil, fmt.Errorf("resettest: secret %q: size %d is not positive", name, size)
+	}
+	if b, ok := s.secrets[name]; ok {
+		if len(b) != size {
+			return nil, fmt.Errorf("resettest: secret %q has %d bytes, not %d", name, len(b), size)
+		}
+		return slices.Clone(b), nil
+	}
+	b := make([]byte, size)
+	rand.Read(b)
+	s.secrets[name] = b
+	return slices.Clone(b), nil
+}
+
+// Ping fails once the store is closed.
+func (s *MemStore) Ping(ctx context.Context) error {
+	defer s.mu.Unlock()
+	return s.lock(ctx)
+}
+
+// Close makes every later call fail.
+func (s *MemStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
