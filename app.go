@@ -47,15 +47,19 @@ type app struct {
 // stateFile is the bbolt file in data_dir.
 const stateFile = "resetgate.db"
 
-func openStore(ctx context.Context, cfg *Config, getenv func(string) string) (reset.Store, error) {
+func openStore(ctx context.Context, cfg *Config, getenv func(string) string, log *slog.Logger) (reset.Store, error) {
 	switch cfg.Store.Backend {
 	case "redis":
-		return openRedisStore(ctx, cfg, getenv)
+		return openRedisStore(ctx, cfg, getenv, log)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
 	}
-	return bolt.Open(filepath.Join(cfg.DataDir, stateFile), bolt.Options{})
+	s, err := bolt.Open(filepath.Join(cfg.DataDir, stateFile), bolt.Options{})
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return s, nil
 }
 
 func openUsers(ctx context.Context, cfg *Config, getenv func(string) string) (*sqldb.Users, error) {
@@ -95,7 +99,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 			a.Close()
 		}
 	}()
-	if a.store, err = openStore(ctx, cfg, getenv); err != nil {
+	if a.store, err = openStore(ctx, cfg, getenv, log); err != nil {
 		return nil, err
 	}
 	if a.users, err = openUsers(ctx, cfg, getenv); err != nil {
@@ -153,6 +157,16 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	}
 	a.handler = a.metrics.wrap(accessLog(log, cfg, a.web))
 	return a, nil
+}
+
+// lookupAddress parses an address typed by an operator the way the service parses submitted
+// ones, for commands that look accounts up directly.
+func lookupAddress(cfg *Config, s string) (string, error) {
+	addr, err := reset.ParseEmail(s)
+	if err != nil || cfg.Users.CaseSensitive {
+		return addr, err
+	}
+	return reset.NormalizeEmail(addr), nil
 }
 
 // sessionKeys returns the session cookie's keys from the store, so that every replica sharing

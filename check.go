@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -73,8 +75,11 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	report("data_dir", start, checkWritable(cfg.DataDir), cfg.DataDir+" is writable")
 
 	start = time.Now()
-	err = checkStore(ctx, cfg, env.getenv)
-	report("store", start, err, storeDescription(cfg))
+	desc, warnings, err := checkStore(ctx, cfg, env.getenv)
+	report("store", start, err, desc)
+	for _, w := range warnings {
+		fmt.Fprintf(env.stdout, "warn  %-12s %s\n", "store", w)
+	}
 
 	if failed > 0 {
 		fmt.Fprintf(env.stdout, "%d check(s) failed\n", failed)
@@ -98,23 +103,51 @@ func checkWritable(dir string) error {
 	return os.Remove(name)
 }
 
-// checkStore opens and pings the state store. A bolt file held by a running resetgate is not a
-// problem: it means the server is up.
-func checkStore(ctx context.Context, cfg *Config, getenv func(string) string) error {
-	s, err := openStore(ctx, cfg, getenv)
+// checkStore opens and pings the state store and describes it. A bolt file held by a running
+// resetgate is not a problem: it means the server is up.
+func checkStore(ctx context.Context, cfg *Config, getenv func(string) string) (desc string, warnings []string, err error) {
+	file := filepath.Join(cfg.DataDir, stateFile)
+	s, err := openStore(ctx, cfg, getenv, slog.New(slog.DiscardHandler))
 	if err != nil {
 		if cfg.Store.Backend == "bolt" && errors.Is(err, bolt.ErrInUse) {
-			return nil
+			return "bolt file " + file + " is held by a running resetgate", nil, nil
 		}
-		return err
+		return "", nil, err
 	}
 	defer s.Close()
-	return s.Ping(ctx)
+	if err := s.Ping(ctx); err != nil {
+		return "", nil, err
+	}
+	if cfg.Store.Backend == "redis" {
+		version, warnings := redisReport(ctx, s)
+		return "redis " + version + " answered", warnings, nil
+	}
+	return "bolt file " + file + " opens", nil, nil
 }
 
-func storeDescription(cfg *Config) string {
-	if cfg.Store.Backend == "redis" {
-		return "redis answered"
+// cmdHealthcheck asks a running resetgate's admin listener whether it is alive, for container
+// health checks in images that have no shell or curl.
+func cmdHealthcheck(ctx context.Context, env *cmdEnv, args []string) error {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	u := fs.String("url", "http://127.0.0.1:9090/healthz", "the admin /healthz URL")
+	if err := fs.Parse(args); err != nil {
+		return exitCode(2)
 	}
-	return "bolt file " + filepath.Join(cfg.DataDir, stateFile) + " opens"
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", *u, resp.Status)
+	}
+	fmt.Fprintln(env.stdout, "ok")
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -37,7 +38,7 @@ func flags(env *cmdEnv, name string, args []string, add func(*flag.FlagSet)) (*f
 // openStoreForCommand opens the state store for an operator command, explaining the one
 // common failure: the bolt file is held by the running server.
 func openStoreForCommand(ctx context.Context, cfg *Config, getenv func(string) string) (reset.Store, error) {
-	s, err := openStore(ctx, cfg, getenv)
+	s, err := openStore(ctx, cfg, getenv, slog.New(slog.DiscardHandler))
 	if errors.Is(err, bolt.ErrInUse) {
 		return nil, fmt.Errorf("%w\n  the bolt state file allows one process at a time: stop the server first (e.g. systemctl stop resetgate), run the command, then start it again — or use store.backend = \"redis\"", err)
 	}
@@ -247,7 +248,7 @@ func cmdTokens(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 		defer users.Close()
-		addr, err := reset.ParseEmail(fs.Arg(1))
+		addr, err := lookupAddress(cfg, fs.Arg(1))
 		if err != nil {
 			return fmt.Errorf("%q: %w", fs.Arg(1), err)
 		}

@@ -109,11 +109,16 @@ type LimitsConfig struct {
 
 // StoreConfig is [store].
 type StoreConfig struct {
-	Backend      string `toml:"backend"`
-	RedisURL     string `toml:"redis_url"`
-	RedisURLEnv  string `toml:"redis_url_env"`
-	RedisURLFile string `toml:"redis_url_file"`
-	KeyPrefix    string `toml:"key_prefix"`
+	Backend           string   `toml:"backend"`
+	RedisURL          string   `toml:"redis_url"`
+	RedisURLEnv       string   `toml:"redis_url_env"`
+	RedisURLFile      string   `toml:"redis_url_file"`
+	RedisAddrs        []string `toml:"redis_addrs"`
+	RedisMasterName   string   `toml:"redis_master_name"`
+	RedisCluster      bool     `toml:"redis_cluster"`
+	RedisPasswordEnv  string   `toml:"redis_password_env"`
+	RedisPasswordFile string   `toml:"redis_password_file"`
+	KeyPrefix         string   `toml:"key_prefix"`
 }
 
 // AdminConfig is [admin].
@@ -309,7 +314,8 @@ var knownKeys = []string{
 	"reset.token_ttl", "reset.min_password_length", "reset.max_password_length", "reset.min_strength",
 	"reset.after_reset_url", "reset.templates_dir",
 	"limits.per_email", "limits.per_ip", "limits.token_per_ip", "limits.token_global", "limits.trusted_proxies",
-	"store.backend", "store.redis_url", "store.redis_url_env", "store.redis_url_file", "store.key_prefix",
+	"store.backend", "store.redis_url", "store.redis_url_env", "store.redis_url_file", "store.redis_addrs",
+	"store.redis_master_name", "store.redis_cluster", "store.redis_password_env", "store.redis_password_file", "store.key_prefix",
 	"admin.listen",
 }
 
@@ -448,7 +454,15 @@ func (c *Config) validate(getenv func(string) string, bad func(key, format strin
 	s := &c.Store
 	oneOf(bad, "store.backend", s.Backend, "bolt", "redis")
 	if s.Backend == "redis" {
-		secretSource(bad, getenv, "store.redis_url", s.RedisURL, s.RedisURLEnv, s.RedisURLFile, true)
+		if len(s.RedisAddrs) == 0 {
+			secretSource(bad, getenv, "store.redis_url", s.RedisURL, s.RedisURLEnv, s.RedisURLFile, true)
+		} else if s.RedisURL != "" || s.RedisURLEnv != "" || s.RedisURLFile != "" {
+			bad("store.redis_addrs", "set either redis_url (one node) or redis_addrs (Sentinel or Cluster), not both")
+		}
+		secretSource(bad, getenv, "store.redis_password", "", s.RedisPasswordEnv, s.RedisPasswordFile, false)
+		if s.RedisCluster && !strings.Contains(s.KeyPrefix, "{") {
+			bad("store.key_prefix", "%q has no hash tag: in a Redis Cluster use e.g. \"{resetgate}:\" so all keys share one slot", s.KeyPrefix)
+		}
 	}
 }
 

@@ -53,6 +53,7 @@ Usage:
                                             prints it instead)
   resetgate tokens  list | revoke EMAIL | purge
   resetgate queue   list | retry ID|all | drop ID
+  resetgate healthcheck [-url URL]          exit 0 if the admin /healthz answers (container health checks)
   resetgate version                         print the version, Go version and commit
   resetgate help                            this text
 
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdTokens(ctx, env, rest)
 	case "queue":
 		return cmdQueue(ctx, env, rest)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, env, rest)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

@@ -110,7 +110,9 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// OPTIONS * belongs to the app, not to Go's built-in answer.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	var certs *certReloader
 	if cfg.TLSCert != "" {

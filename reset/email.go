@@ -10,8 +10,9 @@ import (
 // so an address at 254).
 const MaxEmailLen = 254
 
-// ParseEmail checks that s is one plain e-mail address and returns it normalised with
-// [NormalizeEmail]. It refuses, with ErrMalformedEmail, anything that could smuggle a second
+// ParseEmail checks that s is one plain e-mail address and returns it with surrounding spaces
+// trimmed and its case kept (callers fold it with [NormalizeEmail] unless the app's addresses
+// are case-sensitive). It refuses, with ErrMalformedEmail, anything that could smuggle a second
 // recipient or a header (SECURITY.md RQ-REQ-06, RQ-HDR-05): control characters (CR, LF, NUL…),
 // inner white space, list separators, quoted local parts, comments, angle brackets, encoded
 // words (=?…?=) and invalid UTF-8. Non-ASCII letters are allowed but never folded, so a
@@ -45,7 +46,7 @@ func ParseEmail(s string) (string, error) {
 			return "", ErrMalformedEmail
 		}
 	}
-	return NormalizeEmail(s), nil
+	return s, nil
 }
 
 // NormalizeEmail is resetgate's one definition of "the same address" (SECURITY.md RQ-REQ-07):

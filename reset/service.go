@@ -40,6 +40,10 @@ type Options struct {
 	Checker PasswordChecker // nil: only length and equality are checked
 	Mail    *MailTemplates  // nil: the built-in templates
 
+	// CaseSensitiveEmail keeps the case of submitted addresses for the lookup; by default they
+	// are folded with NormalizeEmail (ASCII only), matching Users.FindUser's contract.
+	CaseSensitiveEmail bool
+
 	PublicURL string // scheme://host[:port][/path] that every link starts with; never a request's Host
 	Prefix    string // default "/pwreset"
 	Site      string // the site's name in mail; default the public host
@@ -201,7 +205,7 @@ func (s *Service) TokenValidity() string { return humanDuration(s.o.TokenTTL) }
 // the client IP is over its limit. Everything else, including a hit per-address limit and a
 // queue that cannot be written, returns nil: the caller answers identically.
 func (s *Service) RequestReset(ctx context.Context, email, clientIP string) error {
-	addr, err := ParseEmail(email)
+	addr, err := s.LookupKey(email)
 	if err != nil {
 		s.observe(EventRequestMalformed)
 		s.log.InfoContext(ctx, "reset requested", "event", "reset.request", "ip", clientIP, "outcome", "malformed")
@@ -238,6 +242,17 @@ func (s *Service) RequestReset(ctx context.Context, email, clientIP string) erro
 	s.log.InfoContext(ctx, "reset requested", "event", "reset.request", "ip", clientIP, "outcome", "queued")
 	s.Wake()
 	return nil
+}
+
+// LookupKey parses a submitted address and returns the form accounts are looked up (and
+// per-address limits counted) by: folded with [NormalizeEmail] unless addresses are
+// case-sensitive. It returns ErrMalformedEmail for anything but one plain address.
+func (s *Service) LookupKey(email string) (string, error) {
+	addr, err := ParseEmail(email)
+	if err != nil || s.o.CaseSensitiveEmail {
+		return addr, err
+	}
+	return NormalizeEmail(addr), nil
 }
 
 // Wake tells an idle worker that a job may be due, so queued mail leaves at once rather than
@@ -329,6 +344,10 @@ type PasswordRules struct {
 	Min, Max int // characters
 	MaxBytes int // 0: no byte limit (72 for bcrypt)
 }
+
+// ByteLimited reports whether the byte limit can bite before the character limit does (bcrypt's
+// 72 bytes against 128 characters of up to 4 bytes each), so that users need to hear of it.
+func (r PasswordRules) ByteLimited() bool { return r.MaxBytes > 0 && r.MaxBytes < 4*r.Max }
 
 // Rules returns the password rules for a pending reset.
 func (s *Service) Rules(p Pending) PasswordRules {
@@ -462,7 +481,7 @@ func (s *Service) deleteTokens(ctx context.Context, userID string) {
 // IssueLink creates a link for the account with address email right away, bypassing the
 // queue and the limits: for operators (`resetgate send-link`). With send, it also mails it.
 func (s *Service) IssueLink(ctx context.Context, email string, send bool) (string, User, error) {
-	addr, err := ParseEmail(email)
+	addr, err := s.LookupKey(email)
 	if err != nil {
 		return "", User{}, err
 	}

@@ -266,8 +266,11 @@ func TestWholeFlow(t *testing.T) {
 		t.Errorf("hash = %q", got)
 	}
 	_, body = s.do(t, c, "GET", "/pwreset/done", "")
-	if !strings.Contains(body, `role="status"`) {
-		t.Errorf("done page lacks the flash message")
+	if !strings.Contains(body, "Your password was changed") {
+		t.Errorf("done page right after the reset does not say the password was changed:\n%s", body)
+	}
+	if _, body = s.do(t, c, "GET", "/pwreset/done", ""); strings.Contains(body, "Your password was changed") {
+		t.Errorf("the done page claims a change when visited again (the flash must be used once)")
 	}
 	resp, _ = s.do(t, c, "GET", link, "")
 	if resp.Header.Get("Location") != "/pwreset/invalid" {

@@ -1,0 +1,536 @@
+// Package passhash writes and verifies passwords in the legacy app's own hash format, so that
+// the unmodified app keeps verifying the passwords resetgate sets.
+//
+// It implements [reset.Hasher] and [reset.Hashers] on golang.org/x/crypto and the standard
+// library. Every supported format can be verified; the safe ones can also be written, either
+// with resetgate's defaults ([New]) or exactly like an existing hash ([Identify]), which is
+// what [Policy] does in "auto" mode. Weak formats (plain text, unsalted or fast MD5/SHA-1,
+// $apr1$ and MD5-crypt, DES crypt) are recognised and, where possible, verified, but never
+// written.
+//
+// Passwords are hashed byte for byte as given: no Unicode normalisation, because the legacy
+// app hashes exactly the bytes its login form receives (SECURITY.md RQ-PWD-04). Salts come
+// from crypto/rand in each framework's own length and alphabet. Every parser bounds the cost
+// parameters it accepts, so a hostile or corrupt stored hash cannot make resetgate spend
+// minutes or gigabytes on one password ([ErrTooExpensive]).
+package passhash
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"resetgate/reset"
+)
+
+// Sentinel errors. Messages never contain the stored hash or the password, so they are safe to
+// log.
+var (
+	// ErrUnknownFormat: the string is not a hash this package recognises, or it names a
+	// format it recognises but cannot verify (yescrypt, argon2d, …), or a field is malformed.
+	ErrUnknownFormat = errors.New("unrecognised password hash format")
+	// ErrWeakFormat: the hash is plain text or a fast, unsalted or broken format (MD5,
+	// unsalted SHA-1, $apr1$, DES crypt, …) that resetgate never writes.
+	ErrWeakFormat = errors.New("weak password hash format")
+	// ErrTooExpensive: the hash's cost parameters exceed the limits below, which are far
+	// above any framework's default; it is refused rather than computed.
+	ErrTooExpensive = errors.New("password hash parameters exceed resetgate's safety limits")
+	// ErrPasswordTooLong: the password is longer than the format hashes without truncating
+	// (72 bytes for bcrypt) or than [MaxPasswordBytes].
+	ErrPasswordTooLong = errors.New("password too long for this hash format")
+)
+
+// MaxPasswordBytes is the longest password, in bytes, that any hasher here accepts. Some
+// formats (sha-crypt) cost time proportional to the password's length on every round, so a
+// bound is needed; 1024 bytes holds 128 characters even if each takes 4 bytes of UTF-8.
+const MaxPasswordBytes = 1024
+
+// Limits on the cost parameters of stored hashes, each well above what frameworks write
+// (a few hundred thousand iterations, bcrypt cost 10–14, argon2 up to 2 GiB for RFC 9106's
+// first option would be refused here; 1 GiB is the largest seen in practice), so that a
+// hash cannot turn one reset into a denial of service.
+type limits struct {
+	pbkdf2Iter     int    // PBKDF2 iterations (werkzeug, Django, passlib)
+	bcryptCost     int    // bcrypt log2 rounds
+	argon2Memory   uint32 // KiB
+	argon2Time     uint32 // passes
+	argon2Threads  uint32 // lanes
+	argon2Work     uint64 // memory × passes, in KiB
+	scryptMemory   int    // bytes: 128 × N × r
+	scryptWork     int    // N × r × p
+	shaCryptRounds int    // sha256-crypt / sha512-crypt rounds
+}
+
+var defaultLimits = limits{
+	pbkdf2Iter:     10_000_000,
+	bcryptCost:     16,
+	argon2Memory:   1 << 20, // 1 GiB
+	argon2Time:     64,
+	argon2Threads:  64,
+	argon2Work:     4 << 20, // e.g. 1 GiB × 4 passes
+	scryptMemory:   1 << 30,
+	scryptWork:     1 << 24,
+	shaCryptRounds: 10_000_000,
+}
+
+// maxEncoded bounds the stored hash itself; the longest real formats are ~130 characters.
+const maxEncoded = 1024
+
+// slots bounds concurrent hash computations to the number of CPUs. Every hash here is
+// deliberately expensive; a flood of submissions must queue, not exhaust CPU and memory
+// (DESIGN.md, "Password hashing is bounded").
+var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func acquire() (release func()) {
+	slots <- struct{}{}
+	return func() { <-slots }
+}
+
+// Hasher writes one scheme with fixed parameters and verifies any hash of its scheme.
+// The hashers this package returns are safe for concurrent use and implement fmt.Stringer
+// (scheme, variant and parameters, never a secret).
+type Hasher interface {
+	reset.Hasher
+	// Verify reports whether password matches encoded, which must be a hash of this
+	// hasher's scheme (any variant or parameters); other schemes give ErrUnknownFormat.
+	Verify(password, encoded string) (bool, error)
+}
+
+// Info describes a stored hash, for the doctor command and for logs. It never contains the
+// salt or the digest.
+type Info struct {
+	// Scheme is the family: for writable formats the name [New] accepts (werkzeug, django,
+	// bcrypt, argon2id, passlib, sha512-crypt, sha256-crypt, ldap-ssha); otherwise a
+	// descriptive name (plain, md5, sha1, apr1, md5-crypt, yescrypt, …).
+	Scheme string
+	// Variant is the exact format within the family, e.g. "pbkdf2:sha256", "$2y$",
+	// "argon2id", "bcrypt_sha256 $2b$".
+	Variant string
+	// Params are the cost parameters and the salt's shape, e.g.
+	// "iterations=260000 salt=16 chars".
+	Params string
+	// Writable reports that resetgate writes new hashes in exactly this format ([Identify]
+	// succeeds).
+	Writable bool
+	// Weak reports a format resetgate never writes: plain text, or a fast, unsalted or
+	// broken hash.
+	Weak bool
+	// Note is what an operator should know: the framework setting the format needs (e.g.
+	// Django's PASSWORD_HASHERS entry), a cost below current advice, a truncation limit.
+	Note string
+}
+
+// parsed is one stored hash taken apart.
+type parsed struct {
+	info Info
+	// writer writes new hashes like this one (with a fresh salt); nil unless writable.
+	writer format
+	// check recomputes the hash of a password with the stored salt and parameters and
+	// compares it in constant time; nil when the format cannot be verified.
+	check func(password []byte) (bool, error)
+}
+
+// format is one writable format with fixed parameters.
+type format interface {
+	describe() Info
+	// hash writes a new hash of password with a fresh salt.
+	hash(password []byte) (string, error)
+	// maxPassword is the longest password hashed without truncation.
+	maxPassword() int
+}
+
+// hasher adapts a format to [Hasher], adding the length check and the CPU bound.
+type hasher struct {
+	f    format
+	info Info
+}
+
+func newHasher(f format) *hasher { return &hasher{f: f, info: f.describe()} }
+
+func (h *hasher) Scheme() string        { return h.info.Scheme }
+func (h *hasher) MaxPasswordBytes() int { return h.f.maxPassword() }
+func (h *hasher) String() string {
+	return strings.TrimSpace(h.info.Scheme + " " + h.info.Variant + " " + h.info.Params)
+}
+
+// Hash returns a new hash of password. It refuses (ErrPasswordTooLong) rather than truncates a
+// password longer than MaxPasswordBytes().
+func (h *hasher) Hash(password string) (string, error) {
+	if n, max := len(password), h.f.maxPassword(); n > max {
+		return "", fmt.Errorf("%w: %d bytes, %s hashes at most %d", ErrPasswordTooLong, n, h.info.Scheme, max)
+	}
+	defer acquire()()
+	return h.f.hash([]byte(password))
+}
+
+func (h *hasher) Verify(password, encoded string) (bool, error) {
+	p, err := parse(encoded, &defaultLimits)
+	if err != nil {
+		return false, err
+	}
+	if p.info.Scheme != h.info.Scheme {
+		return false, fmt.Errorf("%w: a %s hash given to the %s hasher", ErrUnknownFormat, p.info.Scheme, h.info.Scheme)
+	}
+	return p.verify(password)
+}
+
+func (p *parsed) verify(password string) (bool, error) {
+	if p.check == nil {
+		return false, fmt.Errorf("%w: %s hashes cannot be verified by resetgate", ErrUnknownFormat, p.info.Scheme)
+	}
+	if len(password) > MaxPasswordBytes {
+		return false, fmt.Errorf("%w: %d bytes, at most %d are checked", ErrPasswordTooLong, len(password), MaxPasswordBytes)
+	}
+	defer acquire()()
+	return p.check([]byte(password))
+}
+
+// names are the schemes [New] accepts, in the order [Names] lists them.
+var names = []string{"werkzeug", "django", "bcrypt", "argon2id", "passlib", "sha512-crypt", "sha256-crypt", "ldap-ssha"}
+
+// Names returns the scheme names [New] accepts, for configuration messages.
+func Names() []string { return append([]string(nil), names...) }
+
+// New returns the hasher for a configured scheme name with resetgate's defaults, each
+// current advice for its format (OWASP Password Storage Cheat Sheet) in a form that the
+// framework's oldest still-supported releases verify:
+//
+//   - werkzeug: pbkdf2:sha256:600000, 16-character alphanumeric salt (werkzeug 3.0's
+//     default). Never scrypt: werkzeug before 2.3, still in Debian 12, cannot verify it.
+//   - django: pbkdf2_sha256$1000000, 22-character alphanumeric salt (Django 5.2 LTS's
+//     default; older Django verifies any count).
+//   - bcrypt: $2b$ cost 12. $2b$ is the current OpenBSD prefix, verified by PHP's
+//     password_verify, Python bcrypt, Ruby, Node and Spring; PHP itself writes $2y$, which
+//     [Identify] keeps for apps that have it. Passwords over 72 bytes are refused.
+//   - argon2id: $argon2id$v=19$m=19456,t=2,p=1 with a 16-byte salt and a 32-byte hash
+//     (OWASP's first argon2id option).
+//   - passlib: $pbkdf2-sha256$600000 with a 16-byte salt (OWASP's PBKDF2-HMAC-SHA256 count;
+//     passlib's own default of 29000 is long outdated).
+//   - sha512-crypt: $6$rounds=656000 with a 16-character salt (passlib's default).
+//   - sha256-crypt: $5$rounds=535000 with a 16-character salt (passlib's default).
+//   - ldap-ssha: {SSHA} with an 8-byte salt. {SSHA} is the one salted LDAP scheme every
+//     verifier has (OpenLDAP needs a module for {SSHA512}); it is a single fast SHA-1, so
+//     prefer a slow scheme when the app can verify one.
+//
+// An unknown name gives an error listing [Names].
+func New(name string) (Hasher, error) {
+	var f format
+	switch name {
+	case "werkzeug":
+		f = werkzeugPBKDF2{digest: "sha256", iter: 600_000, saltLen: 16}
+	case "django":
+		f = djangoPBKDF2{digest: "sha256", iter: 1_000_000, saltLen: 22}
+	case "bcrypt":
+		f = bcryptFormat{minor: 'b', cost: 12}
+	case "argon2id":
+		f = argon2Format{variant: "argon2id", memory: 19456, time: 2, threads: 1, salt: saltShape{n: 16}, keyLen: 32}
+	case "passlib":
+		f = passlibPBKDF2{digest: "sha256", rounds: 600_000, saltLen: 16}
+	case "sha512-crypt":
+		f = shaCryptFormat{is512: true, rounds: 656_000, explicit: true, saltLen: 16}
+	case "sha256-crypt":
+		f = shaCryptFormat{rounds: 535_000, explicit: true, saltLen: 16}
+	case "ldap-ssha":
+		f = ldapSalted{label: "{SSHA}", digest: "sha1", saltLen: 8}
+	default:
+		return nil, fmt.Errorf("unknown hash scheme %q (want one of %s)", name, strings.Join(names, ", "))
+	}
+	return newHasher(f), nil
+}
+
+// Identify recognises the scheme and parameters of encoded (iterations, cost, memory, salt
+// length and alphabet, $2y$ vs $2b$ vs $2a$, digest variants, Django's and LDAP's prefixes)
+// and returns a hasher that writes new hashes exactly like it, with a fresh salt. The one
+// deliberate difference: a salt shorter than 32 bits is replaced by the framework's default
+// length.
+//
+// It returns an error wrapping ErrWeakFormat for formats resetgate never writes,
+// ErrTooExpensive for parameters beyond its limits, and ErrUnknownFormat otherwise.
+func Identify(encoded string) (Hasher, error) {
+	p, err := parse(encoded, &defaultLimits)
+	if err != nil {
+		return nil, err
+	}
+	if p.info.Weak {
+		return nil, fmt.Errorf("%w: %s (%s)", ErrWeakFormat, p.info.Scheme, p.info.Variant)
+	}
+	if p.writer == nil {
+		return nil, fmt.Errorf("%w: %s cannot be written", ErrUnknownFormat, p.info.Scheme)
+	}
+	return newHasher(p.writer), nil
+}
+
+// Verify reports whether password matches encoded, in any format this package can verify,
+// weak ones included (they are what legacy apps hold; [Identify] and [Describe] judge the
+// format). The digest comparison is constant-time. A format it cannot verify gives
+// ErrUnknownFormat; cost parameters beyond its limits give ErrTooExpensive.
+func Verify(password, encoded string) (bool, error) {
+	p, err := parse(encoded, &defaultLimits)
+	if err != nil {
+		return false, err
+	}
+	return p.verify(password)
+}
+
+// Describe says what encoded is, for the doctor command. The Info is filled as far as the
+// format was recognised even when the error is not nil (e.g. Scheme "yescrypt" with
+// ErrUnknownFormat). The error is nil for every recognised format, weak ones included;
+// [Verify] checks all of those except DES crypt.
+func Describe(encoded string) (Info, error) {
+	p, err := parse(encoded, &defaultLimits)
+	if p != nil {
+		return p.info, err
+	}
+	var fe *formatError
+	if errors.As(err, &fe) {
+		return Info{Scheme: fe.scheme}, err
+	}
+	return Info{}, err
+}
+
+// formatError is an ErrUnknownFormat for a string of a known scheme that cannot be used: a
+// malformed field or an unsupported variant. The scheme is kept so that Describe can name it
+// and auto does not treat it as an unknown format to overwrite.
+type formatError struct {
+	scheme string
+	what   string
+}
+
+func (e *formatError) Error() string {
+	return fmt.Sprintf("%v: %s hash with %s", ErrUnknownFormat, e.scheme, e.what)
+}
+
+func (e *formatError) Unwrap() error { return ErrUnknownFormat }
+
+// unsupported is a parse result for a format recognised by name but not verifiable.
+func unsupported(scheme, variant, note string) (*parsed, error) {
+	return &parsed{info: Info{Scheme: scheme, Variant: variant, Note: note}},
+		&formatError{scheme: scheme, what: "the unsupported variant " + variant}
+}
+
+func malformed(scheme, what string) error {
+	return &formatError{scheme: scheme, what: what}
+}
+
+func tooExpensive(scheme, what string) error {
+	return fmt.Errorf("%w: %s %s", ErrTooExpensive, scheme, what)
+}
+
+// parse recognises encoded and takes it apart, refusing cost parameters beyond lim.
+func parse(encoded string, lim *limits) (*parsed, error) {
+	s := encoded
+	switch {
+	case s == "":
+		return nil, fmt.Errorf("%w: empty", ErrUnknownFormat)
+	case len(s) > maxEncoded:
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrUnknownFormat, maxEncoded)
+	case s[0] == '$':
+		return parseMCF(s, "", lim)
+	case s[0] == '{':
+		return parseLDAP(s, lim)
+	case s[0] == '!':
+		return unsupported("django-unusable", "!", "Django's marker for an account without a usable password (set_unusable_password); auto uses the fallback scheme for it")
+	case strings.HasPrefix(s, "pbkdf2:"), strings.HasPrefix(s, "scrypt:"):
+		return parseWerkzeug(s, lim)
+	case strings.HasPrefix(s, "pbkdf2_sha256$"), strings.HasPrefix(s, "pbkdf2_sha1$"):
+		return parseDjangoPBKDF2(s, lim)
+	case strings.HasPrefix(s, "bcrypt$"):
+		return parseBcrypt(s[len("bcrypt$"):], "bcrypt$", false, lim)
+	case strings.HasPrefix(s, "bcrypt_sha256$"):
+		return parseBcrypt(s[len("bcrypt_sha256$"):], "bcrypt_sha256$", true, lim)
+	case strings.HasPrefix(s, "argon2$"):
+		return parseArgon2(s[len("argon2"):], "argon2", lim)
+	case strings.HasPrefix(s, "scrypt$") && strings.Count(s, "$") == 5:
+		return unsupported("django-scrypt", "scrypt", "Django 4+'s ScryptPasswordHasher; not supported")
+	case strings.HasPrefix(s, "scrypt$"):
+		return parseWerkzeug(s, lim)
+	case strings.HasPrefix(s, "crypt$"):
+		return unsupported("django-crypt", "crypt", "Django's CryptPasswordHasher (Unix crypt, usually DES); not supported")
+	}
+	if p, err, ok := parseLegacy(s); ok {
+		return p, err
+	}
+	return nil, fmt.Errorf("%w: no known prefix or shape", ErrUnknownFormat)
+}
+
+// parseMCF parses the "modular crypt format" hashes that start with $id$. prefix is an outer
+// label kept on rewrite ("{CRYPT}").
+func parseMCF(s, prefix string, lim *limits) (*parsed, error) {
+	id, _, found := strings.Cut(s[1:], "$")
+	if !found {
+		return nil, fmt.Errorf("%w: no $id$ prefix", ErrUnknownFormat)
+	}
+	switch id {
+	case "2a", "2b", "2y":
+		return parseBcrypt(s, prefix, false, lim)
+	case "2x", "2":
+		return unsupported("bcrypt", "$"+id+"$", "crypt_blowfish's compatibility prefix for the pre-2011 8-bit bug (2x) or the original 1999 bcrypt (2); not supported")
+	case "argon2id", "argon2i", "argon2d":
+		if prefix != "" {
+			return nil, malformed("argon2", "a {CRYPT} prefix")
+		}
+		return parseArgon2(s, "", lim)
+	case "5", "6":
+		return parseShaCrypt(s, prefix, lim)
+	case "1", "apr1":
+		return parseMD5Crypt(s, prefix)
+	case "pbkdf2", "pbkdf2-sha256", "pbkdf2-sha512":
+		if prefix != "" {
+			return nil, malformed("passlib", "a {CRYPT} prefix")
+		}
+		return parsePasslib(s, lim)
+	case "y", "gy":
+		return unsupported("yescrypt", "$"+id+"$", "libxcrypt's yescrypt (Debian 11+ /etc/shadow default); not supported")
+	case "7":
+		return unsupported("scrypt-crypt", "$7$", "libxcrypt's scrypt; not supported")
+	case "bcrypt-sha256":
+		return unsupported("passlib", "$bcrypt-sha256$", "passlib's bcrypt_sha256; not supported")
+	case "scrypt":
+		return unsupported("passlib", "$scrypt$", "passlib's scrypt; not supported")
+	case "sha1":
+		return unsupported("sha1-crypt", "$sha1$", "NetBSD's sha1crypt; not supported")
+	case "md5":
+		return unsupported("sun-md5-crypt", "$md5$", "Solaris MD5 crypt; not supported")
+	}
+	return nil, fmt.Errorf("%w: unknown $id$ prefix", ErrUnknownFormat)
+}
+
+// Salt alphabets.
+const (
+	alnum   = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	crypt64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+// randomText returns n characters drawn uniformly from alphabet using crypto/rand.
+func randomText(n int, alphabet string) []byte {
+	out := make([]byte, 0, n)
+	// Rejection sampling keeps the distribution uniform for alphabets that do not divide 256.
+	limit := 256 - 256%len(alphabet)
+	buf := make([]byte, n+8)
+	for len(out) < n {
+		rand.Read(buf)
+		for _, b := range buf {
+			if int(b) < limit && len(out) < n {
+				out = append(out, alphabet[int(b)%len(alphabet)])
+			}
+		}
+	}
+	return out
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// textSaltLen returns n, or def when n characters of a 62- or 64-symbol alphabet would carry
+// fewer than 32 bits (SECURITY.md RQ-PWD-09).
+func textSaltLen(n, def int) int {
+	if n < 6 {
+		return def
+	}
+	return n
+}
+
+// saltShape is how a format's salt looks when its bytes are stored encoded (argon2's PHC
+// string): raw random bytes, or text that some frameworks use as the salt bytes (Django's
+// 22 alphanumerics, PHP's base64-like characters).
+type saltShape struct {
+	n        int
+	text     bool   // the salt bytes are printable characters from alphabet
+	alphabet string // when text
+}
+
+func shapeOf(salt []byte) saltShape {
+	if len(salt) == 0 {
+		return saltShape{}
+	}
+	isIn := func(alphabet string) bool {
+		for _, c := range salt {
+			if strings.IndexByte(alphabet, c) < 0 {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case isIn(alnum):
+		return saltShape{n: len(salt), text: true, alphabet: alnum}
+	case isIn(crypt64):
+		return saltShape{n: len(salt), text: true, alphabet: crypt64}
+	}
+	return saltShape{n: len(salt)}
+}
+
+func (s saltShape) String() string {
+	if s.text {
+		return fmt.Sprintf("salt=%d chars", s.n)
+	}
+	return fmt.Sprintf("salt=%d bytes", s.n)
+}
+
+func (s saltShape) random() []byte {
+	if s.text {
+		return randomText(s.n, s.alphabet)
+	}
+	return randomBytes(s.n)
+}
+
+// atoi parses a plain decimal count: digits only, no sign, at most 10 digits.
+func atoi(s string) (int, bool) {
+	if s == "" || len(s) > 10 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// lowerHex decodes lower-case hex only: frameworks compare hex digests as strings, so an
+// upper-case copy would not verify there either.
+func lowerHex(s string) ([]byte, bool) {
+	if len(s)%2 != 0 {
+		return nil, false
+	}
+	out := make([]byte, len(s)/2)
+	for i := 0; i < len(s); i += 2 {
+		hi, ok1 := fromHex(s[i])
+		lo, ok2 := fromHex(s[i+1])
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		out[i/2] = hi<<4 | lo
+	}
+	return out, true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+func equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+func allIn(s, alphabet string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(alphabet, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,604 @@
+// Package sqldb is the legacy app's own account table, seen through database/sql: it
+// implements [reset.Users] for PostgreSQL (github.com/jackc/pgx/v5), MySQL and MariaDB
+// (github.com/go-sql-driver/mysql) and SQLite (modernc.org/sqlite, no cgo).
+//
+// The statements are built from a table and column names, or configured whole with named
+// parameters (:email, :id, :password, :old_password) for unusual schemas. Configured names
+// are validated and quoted; values are always bound parameters, never spliced into SQL text.
+//
+// Addresses are compared by resetgate's one rule, [reset.NormalizeEmail] (ASCII letters
+// case-insensitive, nothing else folded), not by the database's collation: the SQL only
+// narrows the candidates and every row is checked again with [reset.SameEmail], because
+// collations fold far more than ASCII (MariaDB's utf8mb4_general_ci equates "ı" and "i",
+// PostgreSQL's LOWER maps "İ" to "i"; SECURITY.md RQ-REQ-07).
+//
+// A new password is written with a compare-and-swap on the current hash, in one transaction
+// with the configured after_reset statements ([Users.SetPassword]).
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"resetgate/reset"
+)
+
+// Options says which database to use and how the legacy app's accounts are stored in it.
+// Only Driver and DSN are required; every other field has a documented default.
+type Options struct {
+	// Driver is "postgres", "mysql" (MySQL and MariaDB) or "sqlite".
+	Driver string
+	// DSN is the driver's connection string: a postgres:// URL or key=value string (pgx),
+	// user:password@tcp(host:3306)/db (go-sql-driver/mysql), or a file name or file: URI
+	// (modernc.org/sqlite; see [Open] for what is added to it). It may hold a password,
+	// which never appears in errors or in [Users.Describe].
+	DSN string
+
+	// Table is the accounts table, optionally schema-qualified ("app.users"); default "users".
+	// Table and column names must be letters, digits and underscores (Table may have one
+	// dot) and are quoted, so reserved words work and, in PostgreSQL, case matters: spell
+	// them as the database stores them (lower case unless created quoted).
+	Table string
+	// IDColumn is the primary key, of any type (integer, uuid, text); default "id".
+	IDColumn string
+	// EmailColumn holds the address mail goes to; default "email".
+	EmailColumn string
+	// PasswordColumn holds the hash in the app's format; default "password".
+	PasswordColumn string
+	// NameColumn holds a display name used in mails and the password checks. Empty means the
+	// table has none and [reset.User.Name] stays empty; there is no default.
+	NameColumn string
+
+	// FindUser replaces the lookup by address. It must select id, email, password and
+	// optionally name, in that order, and use :email, which is bound to the address
+	// normalised by [reset.NormalizeEmail] (or only trimmed with CaseSensitive). The rows it
+	// returns are still filtered with [reset.SameEmail]. Default: the columns above, matched
+	// case-insensitively per dialect (see [Users.FindUser]).
+	FindUser string
+	// UserByID replaces the lookup by id: same columns as FindUser, parameter :id. Default:
+	// built from the columns above (also when FindUser is set).
+	UserByID string
+	// SetPassword replaces the write. It must use :password (the new hash), :id and
+	// :old_password (the compare-and-swap) and change exactly one row when the hash is still
+	// :old_password. Default:
+	//	UPDATE table SET password = :password WHERE id = :id AND password = :old_password
+	SetPassword string
+	// AfterReset are statements run after a successful SetPassword, in the same transaction,
+	// with the parameter :id, e.g. "DELETE FROM sessions WHERE user_id = :id" to end the
+	// account's sessions (SECURITY.md RQ-RST-05). Default: none.
+	AfterReset []string
+
+	// CaseSensitive makes addresses match exactly (after trimming spaces) instead of by
+	// [reset.NormalizeEmail]. Default false.
+	CaseSensitive bool
+
+	// MaxOpenConns caps the pool; default 10, or 4 for SQLite (one writer at a time anyway).
+	MaxOpenConns int
+	// ConnectTimeout bounds establishing a connection, and Open's first ping; default 10s.
+	// A connect_timeout (postgres) or timeout (mysql) in the DSN is kept for the pool's
+	// connections.
+	ConnectTimeout time.Duration
+	// QueryTimeout bounds every call (each lookup, each whole SetPassword transaction) when
+	// the caller's context has no earlier deadline; default 10s.
+	QueryTimeout time.Duration
+}
+
+// Defaults for the zero fields of [Options].
+const (
+	DefaultTable          = "users"
+	DefaultIDColumn       = "id"
+	DefaultEmailColumn    = "email"
+	DefaultPasswordColumn = "password"
+	DefaultMaxOpenConns   = 10
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultQueryTimeout   = 10 * time.Second
+)
+
+// maxCandidates caps the rows FindUser reads for one address. The SQL match is a superset of
+// resetgate's rule, but only a few rows wide; a query returning more is broken (a custom
+// find_user without its WHERE), and choosing from a truncated list could miss a duplicate.
+const maxCandidates = 100
+
+// Users is the legacy app's account table. It implements [reset.Users] and is safe for
+// concurrent use. Close it when done.
+type Users struct {
+	db      *sql.DB
+	d       dialect
+	where   string // host:port/db or file, no secrets
+	secret  string // the DSN's password, scrubbed from errors
+	cols    columns
+	custom  map[string]bool // which statements were configured rather than built
+	timeout time.Duration
+	exact   bool // CaseSensitive
+
+	findUser, userByID, setPassword, sample statement
+	afterReset                              []statement
+}
+
+// columns are the configured names, unquoted.
+type columns struct {
+	table, id, email, password, name string
+}
+
+var _ reset.Users = (*Users)(nil)
+
+// Open validates o, compiles its statements, connects to the database and pings it. Errors
+// name the option at fault, or say which database could not be reached and why, e.g.
+//
+//	sqldb: connect to postgres at 127.0.0.1:5432/app: … connection refused
+//
+// and never contain the DSN's password. Open does not look at the table: [Users.Check] does.
+//
+// For SQLite, Open refuses a file that does not exist and, unless the DSN sets them, adds a
+// busy timeout (5s), WAL journal mode (stored in the file; not for network file systems:
+// set _journal_mode=DELETE there) and immediate write transactions, so that resetgate and the
+// running app can share the file. For MySQL it sets clientFoundRows, which the
+// compare-and-swap needs.
+func Open(ctx context.Context, o Options) (*Users, error) {
+	d, err := parseDialect(o.Driver)
+	if err != nil {
+		return nil, err
+	}
+	if o.DSN == "" {
+		return nil, errors.New("sqldb: no dsn given")
+	}
+	u := &Users{
+		d:       d,
+		timeout: orDuration(o.QueryTimeout, DefaultQueryTimeout),
+		exact:   o.CaseSensitive,
+		custom:  make(map[string]bool),
+		cols: columns{
+			table:    orString(o.Table, DefaultTable),
+			id:       orString(o.IDColumn, DefaultIDColumn),
+			email:    orString(o.EmailColumn, DefaultEmailColumn),
+			password: orString(o.PasswordColumn, DefaultPasswordColumn),
+			name:     o.NameColumn,
+		},
+	}
+	if err := u.compile(o); err != nil {
+		return nil, err
+	}
+
+	ep, err := connect(d, o.DSN, orDuration(o.ConnectTimeout, DefaultConnectTimeout))
+	if err != nil {
+		return nil, err
+	}
+	u.db, u.where, u.secret = ep.db, ep.where, ep.secret
+	maxConns := o.MaxOpenConns
+	if maxConns <= 0 {
+		maxConns = DefaultMaxOpenConns
+		if d == sqlite {
+			maxConns = 4
+		}
+	}
+	u.db.SetMaxOpenConns(maxConns)
+	u.db.SetMaxIdleConns(min(maxConns, 4))
+	// Servers drop idle connections (MySQL's wait_timeout, proxies); recycle before they do.
+	u.db.SetConnMaxIdleTime(5 * time.Minute)
+	u.db.SetConnMaxLifetime(30 * time.Minute)
+
+	ctx, cancel := context.WithTimeout(ctx, orDuration(o.ConnectTimeout, DefaultConnectTimeout))
+	defer cancel()
+	if err := u.db.PingContext(ctx); err != nil {
+		u.db.Close()
+		return nil, fmt.Errorf("sqldb: connect to %s at %s: %w", d, u.where, scrub(err, u.secret))
+	}
+	return u, nil
+}
+
+// compile validates the configured names and builds or compiles every statement.
+func (u *Users) compile(o Options) error {
+	c := u.cols
+	for _, n := range []struct {
+		key, name string
+		qualified bool
+	}{
+		{"table", c.table, true},
+		{"id_column", c.id, false},
+		{"email_column", c.email, false},
+		{"password_column", c.password, false},
+	} {
+		if err := checkIdent(n.key, n.name, n.qualified); err != nil {
+			return err
+		}
+	}
+	if c.name != "" {
+		if err := checkIdent("name_column", c.name, false); err != nil {
+			return err
+		}
+	}
+
+	q := u.d.quote
+	selected := q(c.id) + ", " + q(c.email) + ", " + q(c.password)
+	if c.name != "" {
+		selected += ", " + q(c.name)
+	}
+	from := " FROM " + q(c.table)
+
+	var match string
+	switch {
+	case u.exact:
+		match = q(c.email) + " = :email"
+	case u.d == sqlite:
+		// SQLite's NOCASE folds ASCII letters only: exactly reset.NormalizeEmail's rule.
+		match = q(c.email) + " = :email COLLATE NOCASE"
+	default:
+		// PostgreSQL compares text exactly, and a MySQL column may have a case-sensitive
+		// (_bin, _cs) collation, so fold both sides. LOWER also folds non-ASCII letters, but
+		// only ever toward more candidates, which SameEmail then drops. An index on
+		// LOWER(email) serves this in PostgreSQL; MySQL scans (set find_user to
+		// "… WHERE email = :email" when the column's collation is case-insensitive).
+		match = "LOWER(" + q(c.email) + ") = LOWER(:email)"
+	}
+
+	var err error
+	build := func(key, configured, def string, allowed, required []string) statement {
+		if err != nil {
+			return statement{}
+		}
+		src := def
+		if strings.TrimSpace(configured) != "" {
+			src = configured
+			u.custom[key] = true
+		}
+		var st statement
+		st, err = compile(key, src, u.d, allowed, required)
+		return st
+	}
+	u.findUser = build("find_user", o.FindUser,
+		"SELECT "+selected+from+" WHERE "+match,
+		[]string{"email"}, []string{"email"})
+	u.userByID = build("user_by_id", o.UserByID,
+		"SELECT "+selected+from+" WHERE "+q(c.id)+" = :id",
+		[]string{"id"}, []string{"id"})
+	u.setPassword = build("set_password", o.SetPassword,
+		"UPDATE "+q(c.table)+" SET "+q(c.password)+" = :password WHERE "+q(c.id)+" = :id AND "+q(c.password)+" = :old_password",
+		[]string{"id", "password", "old_password"}, []string{"id", "password", "old_password"})
+	random := "RANDOM()"
+	if u.d == mysql {
+		random = "RAND()"
+	}
+	u.sample = build("sample", "",
+		"SELECT "+q(c.password)+from+" WHERE "+q(c.password)+" IS NOT NULL AND "+q(c.password)+" <> '' ORDER BY "+random+" LIMIT :limit",
+		[]string{"limit"}, []string{"limit"})
+	for i, src := range o.AfterReset {
+		if strings.TrimSpace(src) == "" {
+			return fmt.Errorf("sqldb: after_reset[%d] is empty", i)
+		}
+		u.afterReset = append(u.afterReset, build(fmt.Sprintf("after_reset[%d]", i), src, "", []string{"id"}, nil))
+	}
+	if err != nil {
+		return fmt.Errorf("sqldb: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool. It must be called once, after every other call has returned.
+func (u *Users) Close() error { return u.db.Close() }
+
+// Describe says which database and table u uses, without secrets, for logs:
+// "postgres at 127.0.0.1:5432/app, table users".
+func (u *Users) Describe() string {
+	return fmt.Sprintf("%s at %s, table %s", u.d, u.where, u.cols.table)
+}
+
+// Ping reports whether the database answers.
+func (u *Users) Ping(ctx context.Context) error {
+	ctx, cancel := u.withTimeout(ctx)
+	defer cancel()
+	if err := u.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqldb: ping %s at %s: %w", u.d, u.where, scrub(err, u.secret))
+	}
+	return nil
+}
+
+// FindUser returns the one account whose stored address is email under
+// [reset.NormalizeEmail] (email is normalised again here; the rule is idempotent), or exactly
+// with CaseSensitive. It returns reset.ErrUserNotFound when none matches and
+// reset.ErrAmbiguousUser when several do.
+//
+// The default SQL narrows the rows case-insensitively (SQLite: COLLATE NOCASE; PostgreSQL and
+// MySQL: LOWER on both sides; CaseSensitive: =), and each row is then checked with
+// [reset.SameEmail], so what the database's collation or LOWER folds beyond ASCII (dotless ı,
+// İ, the Kelvin sign, full-width letters) never matches. Addresses are compared as stored:
+// stored surrounding spaces are not trimmed by the SQL.
+func (u *Users) FindUser(ctx context.Context, email string) (reset.User, error) {
+	if u.exact {
+		email = strings.Trim(email, " \t")
+	} else {
+		email = reset.NormalizeEmail(email)
+	}
+	if email == "" {
+		return reset.User{}, reset.ErrUserNotFound
+	}
+	ctx, cancel := u.withTimeout(ctx)
+	defer cancel()
+	candidates, err := u.query(ctx, u.findUser, map[string]any{"email": email})
+	if err != nil {
+		return reset.User{}, err
+	}
+	var found []reset.User
+	for _, c := range candidates {
+		if u.sameEmail(c.Email, email) {
+			found = append(found, c)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return reset.User{}, reset.ErrUserNotFound
+	case 1:
+		return found[0], nil
+	}
+	return reset.User{}, reset.ErrAmbiguousUser
+}
+
+func (u *Users) sameEmail(stored, email string) bool {
+	if u.exact {
+		return strings.Trim(stored, " \t") == email
+	}
+	return reset.SameEmail(stored, email)
+}
+
+// UserByID returns the account with the given id, or reset.ErrUserNotFound. More than one
+// row for an id is an error: the id column must be unique.
+func (u *Users) UserByID(ctx context.Context, id string) (reset.User, error) {
+	if id == "" {
+		return reset.User{}, reset.ErrUserNotFound
+	}
+	ctx, cancel := u.withTimeout(ctx)
+	defer cancel()
+	users, err := u.query(ctx, u.userByID, map[string]any{"id": id})
+	if err != nil {
+		return reset.User{}, err
+	}
+	switch len(users) {
+	case 0:
+		return reset.User{}, reset.ErrUserNotFound
+	case 1:
+		return users[0], nil
+	}
+	return reset.User{}, fmt.Errorf("sqldb: user_by_id: %d rows have id %q; the id column must be unique", len(users), id)
+}
+
+// query runs a lookup and scans its rows into users: id, email and password, plus name when
+// the statement selects a fourth column. NULL reads as "" (a NULL hash can never satisfy the
+// compare-and-swap, so such an account cannot be reset).
+func (u *Users) query(ctx context.Context, st statement, vals map[string]any) ([]reset.User, error) {
+	rows, err := u.db.QueryContext(ctx, st.sql, st.args(vals)...)
+	if err != nil {
+		return nil, u.fail(st.key, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, u.fail(st.key, err)
+	}
+	if err := checkSelected(st.key, cols); err != nil {
+		return nil, err
+	}
+	var users []reset.User
+	for rows.Next() {
+		if len(users) == maxCandidates {
+			return nil, fmt.Errorf("sqldb: %s returned more than %d rows for one lookup; check its WHERE clause", st.key, maxCandidates)
+		}
+		var id, email, hash, name sql.NullString
+		dest := []any{&id, &email, &hash, &name}[:len(cols)]
+		if err := rows.Scan(dest...); err != nil {
+			return nil, u.fail(st.key, err)
+		}
+		if !id.Valid {
+			return nil, fmt.Errorf("sqldb: %s returned a row whose id is NULL", st.key)
+		}
+		users = append(users, reset.User{ID: id.String, Email: email.String, PasswordHash: hash.String, Name: name.String})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, u.fail(st.key, err)
+	}
+	return users, nil
+}
+
+// checkSelected checks that a lookup selects id, email, password[, name].
+func checkSelected(key string, cols []string) error {
+	if len(cols) == 3 || len(cols) == 4 {
+		return nil
+	}
+	return fmt.Errorf("sqldb: %s must select id, email, password and optionally name, in that order; it selects %d column(s): %s",
+		key, len(cols), strings.Join(cols, ", "))
+}
+
+// SetPassword writes newHash for the account id if its hash is still oldHash, then runs the
+// after_reset statements, all in one transaction: if any statement fails, nothing is written
+// and the error says which one. It returns reset.ErrPasswordChanged, having written nothing,
+// when no row has that id and hash (the hash was changed by another path since the link was
+// issued, or the account is gone), and an error, also writing nothing, when more than one row
+// would change.
+//
+// Isolation: PostgreSQL runs READ COMMITTED, where an UPDATE that waited for a concurrent
+// writer re-checks its WHERE against the newly committed row, so of two racing resets one
+// writes and the other sees 0 rows (ErrPasswordChanged) rather than a serialization failure.
+// MySQL keeps the server's level (InnoDB's REPEATABLE READ): an UPDATE always reads the
+// latest committed row under a lock, and forcing READ COMMITTED would fail on servers with
+// binlog_format=STATEMENT. SQLite is serializable and begins with the write lock taken
+// (BEGIN IMMEDIATE).
+func (u *Users) SetPassword(ctx context.Context, id, oldHash, newHash string) error {
+	ctx, cancel := u.withTimeout(ctx)
+	defer cancel()
+	var opts *sql.TxOptions
+	if u.d == postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := u.db.BeginTx(ctx, opts)
+	if err != nil {
+		return u.fail("set_password: begin", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+
+	res, err := tx.ExecContext(ctx, u.setPassword.sql, u.setPassword.args(map[string]any{
+		"id": id, "password": newHash, "old_password": oldHash,
+	})...)
+	if err != nil {
+		return u.fail("set_password", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return u.fail("set_password", err)
+	}
+	switch {
+	case n == 0:
+		return reset.ErrPasswordChanged
+	case n > 1:
+		return fmt.Errorf("sqldb: set_password would change %d rows for id %q; nothing written (the id column must be unique)", n, id)
+	}
+	for _, st := range u.afterReset {
+		if _, err := tx.ExecContext(ctx, st.sql, st.args(map[string]any{"id": id})...); err != nil {
+			return fmt.Errorf("%w; password not changed", u.fail(st.key, err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return u.fail("set_password: commit", err)
+	}
+	return nil
+}
+
+// Sample returns up to n non-empty password hashes picked at random from the table's
+// password column, for the doctor command to recognise the app's hash schemes. It reads the
+// configured table and columns even when custom statements are set. The hashes are
+// credentials: never log them.
+func (u *Users) Sample(ctx context.Context, n int) ([]string, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	ctx, cancel := u.withTimeout(ctx)
+	defer cancel()
+	rows, err := u.db.QueryContext(ctx, u.sample.sql, u.sample.args(map[string]any{"limit": n})...)
+	if err != nil {
+		return nil, u.fail("sample", err)
+	}
+	defer rows.Close()
+	var hashes []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, u.fail("sample", err)
+		}
+		hashes = append(hashes, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, u.fail("sample", err)
+	}
+	return hashes, nil
+}
+
+// Check verifies the configuration against the database without changing anything, for the
+// check command and start-up: that the table has the configured columns (when any statement
+// is built from them), that find_user and user_by_id run and select id, email, password[,
+// name], and that set_password and every after_reset statement prepare. It returns every
+// problem found, each naming the table, column or statement at fault.
+func (u *Users) Check(ctx context.Context) error {
+	ctx, cancel := u.withTimeout(ctx)
+	defer cancel()
+	if !u.custom["find_user"] || !u.custom["user_by_id"] || !u.custom["set_password"] {
+		if err := u.checkColumns(ctx); err != nil {
+			// Every built statement would fail the same way; say it once.
+			return err
+		}
+	}
+	var problems []error
+	for _, st := range []statement{u.findUser, u.userByID} {
+		// NULL parameters match no row, whatever the column types, so this reads nothing.
+		rows, err := u.db.QueryContext(ctx, st.sql, st.args(nil)...)
+		if err != nil {
+			problems = append(problems, u.checkFailed(st, err))
+			continue
+		}
+		cols, err := rows.Columns()
+		rows.Close()
+		if err == nil {
+			err = checkSelected(st.key, cols)
+		}
+		if err != nil {
+			problems = append(problems, err)
+		}
+	}
+	// Writes are only prepared: executing them, even in a rolled-back transaction, could
+	// change a non-transactional (MyISAM) table.
+	for _, st := range append([]statement{u.setPassword}, u.afterReset...) {
+		ps, err := u.db.PrepareContext(ctx, st.sql)
+		if err != nil {
+			problems = append(problems, u.checkFailed(st, err))
+			continue
+		}
+		ps.Close()
+	}
+	return errors.Join(problems...)
+}
+
+func (u *Users) checkFailed(st statement, err error) error {
+	return fmt.Errorf("sqldb: %s statement %q: %w", st.key, st.source, scrub(err, u.secret))
+}
+
+// checkColumns reports a missing table, or every configured column the table lacks.
+func (u *Users) checkColumns(ctx context.Context) error {
+	rows, err := u.db.QueryContext(ctx, "SELECT * FROM "+u.d.quote(u.cols.table)+" WHERE 1 = 0")
+	if err != nil {
+		return fmt.Errorf("sqldb: table %q in %s at %s: %w", u.cols.table, u.d, u.where, scrub(err, u.secret))
+	}
+	have, err := rows.Columns()
+	rows.Close()
+	if err != nil {
+		return u.fail("check table", err)
+	}
+	var missing []string
+	for _, c := range []struct{ key, name string }{
+		{"id_column", u.cols.id},
+		{"email_column", u.cols.email},
+		{"password_column", u.cols.password},
+		{"name_column", u.cols.name},
+	} {
+		if c.name == "" {
+			continue
+		}
+		found := false
+		for _, h := range have {
+			found = found || u.d.sameColumn(c.name, h)
+		}
+		if !found {
+			missing = append(missing, fmt.Sprintf("%q (%s)", c.name, c.key))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("sqldb: table %q has no column %s; its columns are: %s",
+			u.cols.table, strings.Join(missing, ", no column "), strings.Join(have, ", "))
+	}
+	return nil
+}
+
+// fail wraps a driver error with what was being done, scrubbed of the DSN's password.
+func (u *Users) fail(doing string, err error) error {
+	return fmt.Errorf("sqldb: %s on %s at %s: %w", doing, u.d, u.where, scrub(err, u.secret))
+}
+
+func (u *Users) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < u.timeout {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, u.timeout)
+}
+
+func orString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
