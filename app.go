@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"resetgate/internal/clientip"
@@ -42,6 +43,10 @@ type app struct {
 	web     *web.Handler
 	metrics *metrics
 	handler http.Handler // the public listener's handler: access log and metrics around web
+
+	accessLog atomic.Value   // string: all | reset | off (changed on SIGHUP)
+	level     *slog.LevelVar // the log level (changed on SIGHUP); nil for commands
+	getenv    func(string) string
 }
 
 // stateFile is the bbolt file in data_dir.
@@ -155,7 +160,8 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	}); err != nil {
 		return nil, err
 	}
-	a.handler = a.metrics.wrap(accessLog(log, cfg, a.web))
+	a.accessLog.Store(cfg.AccessLog)
+	a.handler = a.metrics.wrap(accessLog(log, cfg.Prefix, &a.accessLog, a.web))
 	return a, nil
 }
 

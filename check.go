@@ -58,7 +58,8 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	report("database", start, err, desc)
 
 	start = time.Now()
-	mailer, err := openMailer(cfg, env.getenv, newLogger("text", "error", env.stderr))
+	quiet, _ := newLogger("text", "error", env.stderr)
+	mailer, err := openMailer(cfg, env.getenv, quiet)
 	if err == nil {
 		err = mailer.Check(ctx)
 	}

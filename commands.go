@@ -129,7 +129,8 @@ func cmdSendTestMail(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := openMailer(cfg, env.getenv, newLogger("text", "info", env.stderr))
+	log, _ := newLogger("text", "info", env.stderr)
+	m, err := openMailer(cfg, env.getenv, log)
 	if err != nil {
 		return err
 	}
@@ -193,7 +194,8 @@ func cmdSendLink(ctx context.Context, env *cmdEnv, args []string) error {
 
 // newAppForCommand wires the whole app for a one-shot operator command, logging warnings only.
 func newAppForCommand(ctx context.Context, cfg *Config, env *cmdEnv) (*app, error) {
-	a, err := newApp(ctx, cfg, env.getenv, newLogger("text", "warn", env.stderr))
+	log, _ := newLogger("text", "warn", env.stderr)
+	a, err := newApp(ctx, cfg, env.getenv, log)
 	if errors.Is(err, bolt.ErrInUse) {
 		return nil, fmt.Errorf("%w\n  the bolt state file allows one process at a time: stop the server first, or use store.backend = \"redis\"", err)
 	}

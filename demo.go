@@ -13,6 +13,9 @@ import (
 	"resetgate/examples/demoapp"
 )
 
+// demoConfigPath names the demo's built-in config where a file path would be.
+const demoConfigPath = "(demo defaults)"
+
 // cmdDemo runs the example legacy app and resetgate in front of it, on embedded defaults:
 // no config file, no database server, no mail server (links appear in the terminal).
 func cmdDemo(ctx context.Context, env *cmdEnv, args []string) error {
@@ -57,7 +60,7 @@ func cmdDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	ln.Close() // serve listens again on the same address
 
 	cfg := defaultConfig()
-	cfg.path = "(demo defaults)"
+	cfg.path = demoConfigPath
 	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", port)
 	cfg.PublicURL = fmt.Sprintf("http://localhost:%d", port)
 	cfg.Upstream = "http://" + appLn.Addr().String()
@@ -91,6 +94,6 @@ func cmdDemo(ctx context.Context, env *cmdEnv, args []string) error {
 
 `, cfg.PublicURL, demoapp.Email, demoapp.Password, filepath.Join(dir, "outbox"))
 
-	log := newLogger(cfg.LogFormat, cfg.LogLevel, env.stderr)
-	return serve(ctx, &cfg, env.getenv, log)
+	log, level := newLogger(cfg.LogFormat, cfg.LogLevel, env.stderr)
+	return serve(ctx, &cfg, env.getenv, log, level)
 }

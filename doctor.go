@@ -40,7 +40,8 @@ func cmdDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer users.Close()
-	policy, err := passhash.NewPolicy(cfg.Users.Hash, cfg.Users.FallbackHash, newLogger("text", "error", env.stderr))
+	quiet, _ := newLogger("text", "error", env.stderr)
+	policy, err := passhash.NewPolicy(cfg.Users.Hash, cfg.Users.FallbackHash, quiet)
 	if err != nil {
 		return err
 	}

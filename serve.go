@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/term"
@@ -58,18 +59,19 @@ func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogFormat, cfg.LogLevel, env.stderr)
+	log, level := newLogger(cfg.LogFormat, cfg.LogLevel, env.stderr)
 	if cfg.public.Scheme != "https" {
 		log.Warn("public_url is not https: reset links and cookies travel in clear text; use https outside development (SECURITY.md RQ-LNK-02)", "public_url", cfg.PublicURL)
 	}
-	return serve(ctx, cfg, env.getenv, log)
+	return serve(ctx, cfg, env.getenv, log, level)
 }
 
-// newLogger logs text on a terminal and JSON otherwise, unless format says which.
-func newLogger(format, level string, w io.Writer) *slog.Logger {
-	var lv slog.Level
+// newLogger logs text on a terminal and JSON otherwise, unless format says which. Its level can
+// be changed later through the returned LevelVar (SIGHUP).
+func newLogger(format, level string, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
+		lv.Set(slog.LevelInfo)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "auto" {
@@ -79,9 +81,9 @@ func newLogger(format, level string, w io.Writer) *slog.Logger {
 		}
 	}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(slog.NewTextHandler(w, opts)), lv
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(slog.NewJSONHandler(w, opts)), lv
 }
 
 func webTemplates(cfg *Config) fs.FS {
@@ -94,11 +96,12 @@ func webTemplates(cfg *Config) fs.FS {
 // serve runs resetgate until ctx is done, then shuts down gracefully: it stops accepting,
 // lets in-flight requests finish within shutdown_grace, lets the mail workers finish the jobs
 // in hand (the rest stay queued) and closes the store.
-func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *slog.Logger) error {
+func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *slog.Logger, level *slog.LevelVar) error {
 	a, err := newApp(ctx, cfg, getenv, log)
 	if err != nil {
 		return err
 	}
+	a.level, a.getenv = level, getenv
 	defer a.Close()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -175,8 +178,14 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 	return nil
 }
 
-// reload applies SIGHUP: page and mail templates from disk, renewed TLS certificates.
+// reload applies SIGHUP: the config file's non-structural settings (log level, access log,
+// limits, token lifetime, password lengths), page and mail templates, and renewed TLS
+// certificates. Structural settings (addresses, database, store, mail transport) need a
+// restart; reload says which of them changed. On any error the running settings stay.
 func (a *app) reload(certs *certReloader) {
+	if a.cfg.path != "" && a.cfg.path != demoConfigPath {
+		a.reloadConfig()
+	}
 	if err := a.web.Reload(); err != nil {
 		a.log.Error("reload: page templates kept as they were", "err", err)
 	} else {
@@ -189,6 +198,65 @@ func (a *app) reload(certs *certReloader) {
 			a.log.Info("reload: TLS certificate reloaded")
 		}
 	}
+}
+
+func (a *app) reloadConfig() {
+	cfg, err := loadConfig(a.cfg.path, a.getenv)
+	if err != nil {
+		a.log.Error("reload: config file has problems; running settings kept", "err", err)
+		return
+	}
+	var mail *reset.MailTemplates
+	if cfg.Mail.TemplatesDir != "" {
+		if mail, err = reset.LoadMailTemplates(os.DirFS(cfg.Mail.TemplatesDir)); err != nil {
+			a.log.Error("reload: mail templates have problems; running settings kept", "err", err)
+			return
+		}
+	} else if mail, err = reset.LoadMailTemplates(nil); err != nil {
+		a.log.Error("reload: built-in mail templates failed", "err", err)
+		return
+	}
+	if err := a.svc.Retune(reset.Tunables{
+		TokenTTL: cfg.Reset.TokenTTL.Duration, MinPassword: cfg.Reset.MinPasswordLength, MaxPassword: cfg.Reset.MaxPasswordLength,
+		PerEmail: cfg.rates["limits.per_email"], PerIP: cfg.rates["limits.per_ip"],
+		TokenPerIP: cfg.rates["limits.token_per_ip"], TokenGlobal: cfg.rates["limits.token_global"], Mail: mail,
+	}); err != nil {
+		a.log.Error("reload: settings refused; running settings kept", "err", err)
+		return
+	}
+	if a.level != nil {
+		a.level.UnmarshalText([]byte(cfg.LogLevel))
+	}
+	a.accessLog.Store(cfg.AccessLog)
+	if changed := structuralChanges(a.cfg, cfg); len(changed) > 0 {
+		a.log.Warn("reload: these settings changed but take effect only after a restart", "keys", strings.Join(changed, ", "))
+	}
+	a.log.Info("reload: config applied", "path", a.cfg.path)
+}
+
+// structuralChanges names the settings that differ between old and new and cannot change while
+// running: listeners, addresses, the app's database, the store, the mail transport.
+func structuralChanges(old, new *Config) []string {
+	var keys []string
+	for _, c := range []struct {
+		key  string
+		a, b any
+	}{
+		{"listen", old.Listen, new.Listen}, {"public_url", old.PublicURL, new.PublicURL},
+		{"upstream", old.Upstream, new.Upstream}, {"prefix", old.Prefix, new.Prefix},
+		{"data_dir", old.DataDir, new.DataDir}, {"site_name", old.SiteName, new.SiteName},
+		{"log_format", old.LogFormat, new.LogFormat}, {"tls_cert", old.TLSCert, new.TLSCert}, {"tls_key", old.TLSKey, new.TLSKey},
+		{"users", fmt.Sprint(old.Users), fmt.Sprint(new.Users)}, {"mail", fmt.Sprint(old.Mail.Transport, old.Mail.From, old.Mail.SMTP, old.Mail.MaxAttempts), fmt.Sprint(new.Mail.Transport, new.Mail.From, new.Mail.SMTP, new.Mail.MaxAttempts)},
+		{"reset.min_strength", old.Reset.MinStrength, new.Reset.MinStrength}, {"reset.after_reset_url", old.Reset.AfterResetURL, new.Reset.AfterResetURL},
+		{"reset.templates_dir", old.Reset.TemplatesDir, new.Reset.TemplatesDir},
+		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
+		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},
+	} {
+		if c.a != c.b {
+			keys = append(keys, c.key)
+		}
+	}
+	return keys
 }
 
 // certReloader serves the current certificate and swaps it on reload.
@@ -248,14 +316,15 @@ func (a *app) adminHandler() http.Handler {
 // accessLog logs one line per request: method, path (tokens redacted, no query string: apps
 // put secrets there), status, bytes, duration and client. access_log = "reset" logs only the
 // reset pages, "off" nothing.
-func accessLog(log *slog.Logger, cfg *Config, next http.Handler) http.Handler {
-	if cfg.AccessLog == "off" {
-		return next
-	}
-	onlyReset := cfg.AccessLog == "reset"
+func accessLog(log *slog.Logger, prefix string, mode *atomic.Value, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route := web.Classify(cfg.Prefix, r.URL.Path, r.URL.RawPath)
-		if onlyReset && route == web.Upstream {
+		m := mode.Load().(string)
+		if m == "off" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		route := web.Classify(prefix, r.URL.Path, r.URL.RawPath)
+		if m == "reset" && route == web.Upstream {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -264,7 +333,7 @@ func accessLog(log *slog.Logger, cfg *Config, next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
-			slog.String("path", redactPath(cfg.Prefix, route, r.URL.Path)),
+			slog.String("path", redactPath(prefix, route, r.URL.Path)),
 			slog.String("route", route.String()),
 			slog.Int("status", rec.code()),
 			slog.Int64("bytes", rec.bytes),

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -97,7 +98,7 @@ type Service struct {
 	mailer  Mailer
 	hashers Hashers
 	checker PasswordChecker
-	mail    *MailTemplates
+	tun     atomic.Pointer[Tunables]
 	o       Options
 	log     *slog.Logger
 	now     func() time.Time
@@ -173,12 +174,41 @@ func New(o Options) (*Service, error) {
 			return nil, err
 		}
 	}
-	return &Service{
-		users: o.Users, store: o.Store, mailer: o.Mailer, hashers: o.Hashers, checker: o.Checker, mail: o.Mail,
+	s := &Service{
+		users: o.Users, store: o.Store, mailer: o.Mailer, hashers: o.Hashers, checker: o.Checker,
 		o: o, log: o.Logger, now: o.Now,
 		hashSem: make(chan struct{}, o.HashSlots),
 		wake:    make(chan struct{}, 1),
-	}, nil
+	}
+	s.tun.Store(&Tunables{TokenTTL: o.TokenTTL, MinPassword: o.MinPassword, MaxPassword: o.MaxPassword,
+		PerEmail: o.PerEmail, PerIP: o.PerIP, TokenPerIP: o.TokenPerIP, TokenGlobal: o.TokenGlobal, Mail: o.Mail})
+	return s, nil
+}
+
+// Tunables are the settings a running Service can change without a restart (SIGHUP).
+type Tunables struct {
+	TokenTTL                                 time.Duration
+	MinPassword, MaxPassword                 int
+	PerEmail, PerIP, TokenPerIP, TokenGlobal Rate
+	Mail                                     *MailTemplates // nil: keep the current templates
+}
+
+func (s *Service) tune() *Tunables { return s.tun.Load() }
+
+// Retune replaces the tunable settings, checked as [New] checks them; on error nothing
+// changes. Requests already under way finish with the settings they started with.
+func (s *Service) Retune(t Tunables) error {
+	if t.TokenTTL < time.Minute || t.TokenTTL > MaxTokenTTL {
+		return fmt.Errorf("reset: token TTL %s is outside 1m…24h", t.TokenTTL)
+	}
+	if t.MinPassword < 1 || t.MaxPassword < t.MinPassword {
+		return fmt.Errorf("reset: password length limits %d…%d make no sense", t.MinPassword, t.MaxPassword)
+	}
+	if t.Mail == nil {
+		t.Mail = s.tune().Mail
+	}
+	s.tun.Store(&t)
+	return nil
 }
 
 func (s *Service) observe(e Event) {
@@ -195,7 +225,7 @@ func (s *Service) RequestURL() string { return s.o.PublicURL + s.o.Prefix }
 func (s *Service) Link(raw string) string { return s.o.PublicURL + s.o.Prefix + "/" + raw }
 
 // TokenValidity says how long links work, for pages and mail ("1 hour").
-func (s *Service) TokenValidity() string { return humanDuration(s.o.TokenTTL) }
+func (s *Service) TokenValidity() string { return humanDuration(s.tune().TokenTTL) }
 
 // RequestReset handles a submitted "forgot password" form. It validates the address, applies
 // the limits and queues a job; it never looks the account up and never sends mail, so it costs
@@ -212,8 +242,8 @@ func (s *Service) RequestReset(ctx context.Context, email, clientIP string) erro
 		return err
 	}
 	now := s.now()
-	if !s.o.PerIP.Unlimited() {
-		ok, retry, err := s.store.Allow(ctx, "req-ip:"+clientIP, s.o.PerIP.N, s.o.PerIP.Per, now)
+	if !s.tune().PerIP.Unlimited() {
+		ok, retry, err := s.store.Allow(ctx, "req-ip:"+clientIP, s.tune().PerIP.N, s.tune().PerIP.Per, now)
 		if err != nil {
 			s.log.ErrorContext(ctx, "rate limit store failed", "event", "reset.request", "ip", clientIP, "err", err)
 		} else if !ok {
@@ -222,8 +252,8 @@ func (s *Service) RequestReset(ctx context.Context, email, clientIP string) erro
 			return &RateLimitError{RetryAfter: retry}
 		}
 	}
-	if !s.o.PerEmail.Unlimited() {
-		ok, _, err := s.store.Allow(ctx, "req-email:"+addr, s.o.PerEmail.N, s.o.PerEmail.Per, now)
+	if !s.tune().PerEmail.Unlimited() {
+		ok, _, err := s.store.Allow(ctx, "req-email:"+addr, s.tune().PerEmail.N, s.tune().PerEmail.Per, now)
 		if err != nil {
 			s.log.ErrorContext(ctx, "rate limit store failed", "event", "reset.request", "ip", clientIP, "err", err)
 		} else if !ok {
@@ -315,7 +345,7 @@ func (s *Service) limitTokens(ctx context.Context, clientIP string) error {
 	for _, l := range []struct {
 		key  string
 		rate Rate
-	}{{"tok-ip:" + clientIP, s.o.TokenPerIP}, {"tok-all", s.o.TokenGlobal}} {
+	}{{"tok-ip:" + clientIP, s.tune().TokenPerIP}, {"tok-all", s.tune().TokenGlobal}} {
 		if l.rate.Unlimited() {
 			continue
 		}
@@ -351,7 +381,7 @@ func (r PasswordRules) ByteLimited() bool { return r.MaxBytes > 0 && r.MaxBytes 
 
 // Rules returns the password rules for a pending reset.
 func (s *Service) Rules(p Pending) PasswordRules {
-	r := PasswordRules{Min: s.o.MinPassword, Max: s.o.MaxPassword}
+	r := PasswordRules{Min: s.tune().MinPassword, Max: s.tune().MaxPassword}
 	if h, err := s.hashers.For(p.User.ID, p.User.PasswordHash); err == nil {
 		r.MaxBytes = h.MaxPasswordBytes()
 	}
@@ -366,10 +396,10 @@ func (s *Service) CheckPassword(password, again string, u User, maxBytes int) []
 	switch {
 	case !utf8.ValidString(password):
 		problems = append(problems, "The password contains characters that are not valid text.")
-	case n < s.o.MinPassword:
-		problems = append(problems, fmt.Sprintf("Use at least %d characters (this one has %d).", s.o.MinPassword, n))
-	case n > s.o.MaxPassword:
-		problems = append(problems, fmt.Sprintf("Use at most %d characters (this one has %d).", s.o.MaxPassword, n))
+	case n < s.tune().MinPassword:
+		problems = append(problems, fmt.Sprintf("Use at least %d characters (this one has %d).", s.tune().MinPassword, n))
+	case n > s.tune().MaxPassword:
+		problems = append(problems, fmt.Sprintf("Use at most %d characters (this one has %d).", s.tune().MaxPassword, n))
 	case maxBytes > 0 && len(password) > maxBytes:
 		// bcrypt reads only 72 bytes; cutting the rest silently would make a different
 		// password work (SECURITY.md RQ-PWD-05).
@@ -505,13 +535,13 @@ func (s *Service) IssueLink(ctx context.Context, email string, send bool) (strin
 func (s *Service) issue(ctx context.Context, u User, clientIP string) (string, Message, error) {
 	raw, id := NewToken()
 	now := s.now()
-	t := Token{ID: id, UserID: u.ID, Email: u.Email, Fingerprint: Fingerprint(u.PasswordHash, u.Email), IssuedAt: now, ExpiresAt: now.Add(s.o.TokenTTL)}
+	t := Token{ID: id, UserID: u.ID, Email: u.Email, Fingerprint: Fingerprint(u.PasswordHash, u.Email), IssuedAt: now, ExpiresAt: now.Add(s.tune().TokenTTL)}
 	if err := s.store.SaveToken(ctx, t); err != nil {
 		return "", Message{}, fmt.Errorf("save token: %w", err)
 	}
 	s.observe(EventTokenIssued)
 	link := s.Link(raw)
-	msg, err := s.mail.render("reset", u.Email, s.mailData(u, clientIP, now, link))
+	msg, err := s.tune().Mail.render("reset", u.Email, s.mailData(u, clientIP, now, link))
 	if err != nil {
 		return "", Message{}, err
 	}
@@ -521,7 +551,7 @@ func (s *Service) issue(ctx context.Context, u User, clientIP string) (string, M
 
 func (s *Service) mailData(u User, clientIP string, at time.Time, link string) MailData {
 	return MailData{Site: s.o.Site, Name: u.Name, Email: u.Email, Link: link, ResetURL: s.RequestURL(),
-		Valid: humanDuration(s.o.TokenTTL), IP: clientIP, Time: at.UTC().Format("Mon, 02 Jan 2006 15:04 MST")}
+		Valid: humanDuration(s.tune().TokenTTL), IP: clientIP, Time: at.UTC().Format("Mon, 02 Jan 2006 15:04 MST")}
 }
 
 func humanDuration(d time.Duration) string {
@@ -648,7 +678,7 @@ func (s *Service) handle(ctx context.Context, j Job) error {
 		if err != nil {
 			return fmt.Errorf("look up account: %w", err)
 		}
-		msg, err := s.mail.render("changed", u.Email, s.mailData(u, j.ClientIP, j.CreatedAt, ""))
+		msg, err := s.tune().Mail.render("changed", u.Email, s.mailData(u, j.ClientIP, j.CreatedAt, ""))
 		if err != nil {
 			return err
 		}
