@@ -113,7 +113,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if a.mailer, err = openMailer(cfg, getenv, log); err != nil {
 		return nil, err
 	}
-	hashers, err := passhash.NewPolicy(cfg.Users.Hash, cfg.Users.FallbackHash, log)
+	hashers, err := newHashPolicy(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +163,16 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	a.accessLog.Store(cfg.AccessLog)
 	a.handler = a.metrics.wrap(accessLog(log, cfg.Prefix, &a.accessLog, a.web))
 	return a, nil
+}
+
+// newHashPolicy is the [users] hash settings as a passhash.Policy.
+func newHashPolicy(cfg *Config, log *slog.Logger) (*passhash.Policy, error) {
+	p, err := passhash.NewPolicy(cfg.Users.Hash, cfg.Users.FallbackHash, log)
+	if err != nil {
+		return nil, err
+	}
+	p.UpgradeCost = cfg.Users.UpgradeCost
+	return p, nil
 }
 
 // lookupAddress parses an address typed by an operator the way the service parses submitted

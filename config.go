@@ -63,6 +63,7 @@ type UsersConfig struct {
 	CaseSensitive  bool     `toml:"email_case_sensitive"`
 	Hash           string   `toml:"hash"`
 	FallbackHash   string   `toml:"fallback_hash"`
+	UpgradeCost    bool     `toml:"upgrade_cost"`
 	FindUser       string   `toml:"find_user"`
 	SetPassword    string   `toml:"set_password"`
 	AfterReset     []string `toml:"after_reset"`
@@ -152,7 +153,7 @@ func defaultConfig() Config {
 		ShutdownGrace: duration{15 * time.Second},
 		Users: UsersConfig{
 			Driver: "sqlite", Table: "users", IDColumn: "id", EmailColumn: "email", PasswordColumn: "password",
-			NameColumn: "name", Hash: "auto", FallbackHash: "werkzeug",
+			NameColumn: "name", Hash: "auto",
 		},
 		Mail: MailConfig{
 			Transport: "outbox", MaxAttempts: reset.DefaultMaxAttempts,
@@ -307,7 +308,7 @@ var knownKeys = []string{
 	"listen", "public_url", "upstream", "prefix", "data_dir", "site_name", "log_format", "log_level", "access_log",
 	"shutdown_grace", "tls_cert", "tls_key",
 	"users.driver", "users.dsn", "users.dsn_env", "users.dsn_file", "users.table", "users.id_column", "users.email_column",
-	"users.password_column", "users.name_column", "users.email_case_sensitive", "users.hash", "users.fallback_hash",
+	"users.password_column", "users.name_column", "users.email_case_sensitive", "users.hash", "users.fallback_hash", "users.upgrade_cost",
 	"users.find_user", "users.set_password", "users.after_reset",
 	"mail.transport", "mail.from", "mail.templates_dir", "mail.max_attempts", "mail.smtp.host", "mail.smtp.port",
 	"mail.smtp.tls", "mail.smtp.username", "mail.smtp.password_env", "mail.smtp.password_file", "mail.smtp.timeout",

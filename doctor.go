@@ -41,7 +41,7 @@ func cmdDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	defer users.Close()
 	quiet, _ := newLogger("text", "error", env.stderr)
-	policy, err := passhash.NewPolicy(cfg.Users.Hash, cfg.Users.FallbackHash, quiet)
+	policy, err := newHashPolicy(cfg, quiet)
 	if err != nil {
 		return err
 	}
@@ -61,8 +61,10 @@ func cmdDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	groups := map[string]*group{}
 	for _, h := range hashes {
+		// Describe fills what it recognised even when it returns an error (a truncated or
+		// unsupported hash of a known scheme), so those are told apart from unknown strings.
 		info, derr := passhash.Describe(h)
-		if derr != nil {
+		if derr != nil && info.Scheme == "" {
 			info = passhash.Info{Scheme: "unrecognised"}
 		}
 		key := info.Scheme + "|" + info.Variant + "|" + info.Params

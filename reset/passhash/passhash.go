@@ -35,8 +35,10 @@ var (
 	// ErrWeakFormat: the hash is plain text or a fast, unsalted or broken format (MD5,
 	// unsalted SHA-1, $apr1$, DES crypt, …) that resetgate never writes.
 	ErrWeakFormat = errors.New("weak password hash format")
-	// ErrTooExpensive: the hash's cost parameters exceed the limits below, which are far
-	// above any framework's default; it is refused rather than computed.
+	// ErrTooExpensive: the hash's cost parameters exceed resetgate's limits, which are far
+	// above any framework's default, so it is refused rather than computed: PBKDF2 and
+	// sha-crypt 10,000,000 iterations, bcrypt cost 16, argon2 1 GiB, 64 passes, 64 lanes
+	// and 4 GiB×passes, scrypt 1 GiB and N·r·p 2^24.
 	ErrTooExpensive = errors.New("password hash parameters exceed resetgate's safety limits")
 	// ErrPasswordTooLong: the password is longer than the format hashes without truncating
 	// (72 bytes for bcrypt) or than [MaxPasswordBytes].
@@ -45,13 +47,15 @@ var (
 
 // MaxPasswordBytes is the longest password, in bytes, that any hasher here accepts. Some
 // formats (sha-crypt) cost time proportional to the password's length on every round, so a
-// bound is needed; 1024 bytes holds 128 characters even if each takes 4 bytes of UTF-8.
+// bound is needed; 1024 bytes is twice DESIGN.md's 128-character maximum at 4 bytes of UTF-8
+// per character.
 const MaxPasswordBytes = 1024
 
-// Limits on the cost parameters of stored hashes, each well above what frameworks write
-// (a few hundred thousand iterations, bcrypt cost 10–14, argon2 up to 2 GiB for RFC 9106's
-// first option would be refused here; 1 GiB is the largest seen in practice), so that a
-// hash cannot turn one reset into a denial of service.
+// limits bound the cost parameters a stored hash may demand. Each is far above any
+// framework's default (hundreds of thousands of PBKDF2 iterations, bcrypt cost 10–14, argon2
+// 19–100 MiB), so a legitimate app never meets them, while a corrupt or planted hash cannot
+// turn one reset into minutes of CPU or gigabytes of memory: it gets ErrTooExpensive.
+// (RFC 9106's first argon2 option, 2 GiB, is over the memory limit on purpose.)
 type limits struct {
 	pbkdf2Iter     int    // PBKDF2 iterations (werkzeug, Django, passlib)
 	bcryptCost     int    // bcrypt log2 rounds

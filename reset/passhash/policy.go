@@ -23,10 +23,15 @@ type Policy struct {
 	// all: empty, Django's unusable-password marker, or an unknown format. It is never used
 	// for weak formats, malformed or unsupported hashes of a known scheme, or hashes over
 	// the cost limits: those are errors. Empty (the default) means no fallback, so such a
-	// user's reset fails with an error instead of writing a format the app may not read and
-	// locking the user out; set it to the app's own scheme (typically the same as the
-	// scheme its other users have) to let those users reset.
+	// user's reset fails with an error instead of writing a format the app may not read
+	// (an app that stores plain text, say) and locking the user out; set it to the scheme
+	// the app verifies to let those users reset.
 	Fallback string
+	// UpgradeCost makes auto raise a current hash's cost (iterations, bcrypt cost, argon2
+	// memory and passes, SHA-crypt rounds) to today's minimums when it is below them, keeping
+	// the scheme and variant; the app verifies the result unchanged, since these formats carry
+	// their cost. Off by default: auto then writes exactly the parameters it found.
+	UpgradeCost bool
 	// Logger receives auto's warning when it falls back, naming the user id, never the
 	// hash. Nil means slog.Default().
 	Logger *slog.Logger
@@ -63,6 +68,9 @@ func (p *Policy) For(userID, current string) (reset.Hasher, error) {
 	h, err := Identify(current)
 	switch {
 	case err == nil:
+		if p.UpgradeCost {
+			return harden(h), nil
+		}
 		return h, nil
 	case errors.Is(err, ErrWeakFormat):
 		return nil, fmt.Errorf("user %s: current password hash: %w; auto never writes a weak format: set hash to the scheme the app verifies (%s)", userID, err, strings.Join(names, ", "))

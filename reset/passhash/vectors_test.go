@@ -10,7 +10,7 @@ import (
 )
 
 // vector is one line of testdata/hash-vectors.jsonl: a hash made by a real framework's own
-// hash function (see /work/shared/testdata/README.md for how).
+// hash function (testdata/README.md says which versions and how).
 type vector struct {
 	Scheme           string `json:"scheme"`
 	Framework        string `json:"framework"`
