@@ -39,7 +39,7 @@ type site struct {
 
 // newSite runs the pages in front of a recording upstream, on an httptest server whose URL is
 // also the public URL.
-func newSite(t *testing.T, mod func(*reset.Options, *web.Options)) *site {
+func newSite(t testing.TB, mod func(*reset.Options, *web.Options)) *site {
 	t.Helper()
 	s := &site{
 		users:  resettest.NewUsers(reset.User{ID: "7", Email: "alice@example.com", Name: "Alice", PasswordHash: "test$old"}),
