@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -17,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,23 +26,8 @@ import (
 	"resetgate/reset/passhash"
 )
 
-// syncBuffer is an io.Writer that tests can read while run() writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is the log output of a resetgate under test, read while it is written.
+type syncBuffer struct{ testenv.Buffer }
 
 // logLines returns the JSON log lines whose msg is msg.
 func (b *syncBuffer) logLines(msg string) []map[string]any {

@@ -35,7 +35,7 @@ type browser struct {
 	public *url.URL
 	shots  string // this scenario's screenshot directory
 	n      int    // pages photographed so far, to number the files in visiting order
-	out    *lockedBuffer
+	out    *testenv.Buffer
 
 	mu       sync.Mutex
 	requests []string                    // every URL the page requested
@@ -61,7 +61,7 @@ func newBrowser(t *testing.T, public *url.URL, shots string) *browser {
 	needChromium(t)
 	path := chromiumPath()
 	profile := t.TempDir() // removed after the browser is gone: cleanups run last-in first-out
-	b := &browser{t: t, public: public, shots: shots, out: &lockedBuffer{},
+	b := &browser{t: t, public: public, shots: shots, out: &testenv.Buffer{},
 		docs: map[network.RequestID]bool{}, saved: map[string]map[int64]string{}}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),

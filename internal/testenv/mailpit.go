@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -172,7 +171,7 @@ func Mailpit(t testing.TB, opts ...MailpitOption) *MailpitServer {
 // killed at the end of the test, on failure at once.
 func (m *MailpitServer) start(t testing.TB, bin string, args []string) error {
 	t.Helper()
-	out := &lockedBuffer{}
+	out := &Buffer{}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	// MP_* variables configure Mailpit too; only the flags above may.
@@ -417,22 +416,4 @@ func writeSelfSigned(certFile, keyFile string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return pool, nil
-}
-
-// lockedBuffer collects a child process's output from two pipes at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
