@@ -202,27 +202,47 @@ func newAppForCommand(ctx context.Context, cfg *Config, env *cmdEnv) (*app, erro
 	return a, err
 }
 
-// cmdTokens lists, revokes and purges pending reset links. It shows token ids (hashes) and
-// expiry, never a usable token.
-func cmdTokens(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, path, err := flags(env, "tokens", args, nil)
+// storeCommand is what the tokens and queue commands work with.
+type storeCommand struct {
+	fs    *flag.FlagSet
+	cfg   *Config
+	store reset.Store
+}
+
+// openStoreCommand parses a store command's flags and arguments (valid reports whether the
+// subcommand and argument count fit, else the usage is printed), loads the config and opens
+// the store; the caller closes it.
+func openStoreCommand(ctx context.Context, env *cmdEnv, name string, args []string, usage string, valid func(sub string, nargs int) bool) (*storeCommand, error) {
+	fs, path, err := flags(env, name, args, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sub := fs.Arg(0)
-	if sub == "" || (sub == "revoke") != (fs.NArg() == 2) || fs.NArg() > 2 {
-		fmt.Fprintln(env.stderr, "usage: resetgate tokens [-config FILE] list | revoke EMAIL | purge")
-		return exitCode(2)
+	if !valid(fs.Arg(0), fs.NArg()) {
+		fmt.Fprintf(env.stderr, "usage: resetgate %s [-config FILE] %s\n", name, usage)
+		return nil, exitCode(2)
 	}
 	cfg, err := loadConfigOrReport(env, *path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	store, err := openStoreForCommand(ctx, cfg, env.getenv)
 	if err != nil {
+		return nil, err
+	}
+	return &storeCommand{fs: fs, cfg: cfg, store: store}, nil
+}
+
+// cmdTokens lists, revokes and purges pending reset links. It shows token ids (hashes) and
+// expiry, never a usable token.
+func cmdTokens(ctx context.Context, env *cmdEnv, args []string) error {
+	sc, err := openStoreCommand(ctx, env, "tokens", args, "list | revoke EMAIL | purge", func(sub string, n int) bool {
+		return sub != "" && (sub == "revoke") == (n == 2) && n <= 2
+	})
+	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer sc.store.Close()
+	fs, cfg, store, sub := sc.fs, sc.cfg, sc.store, sc.fs.Arg(0)
 	now := time.Now()
 	switch sub {
 	case "list":
@@ -277,24 +297,14 @@ func cmdTokens(ctx context.Context, env *cmdEnv, args []string) error {
 
 // cmdQueue inspects the mail queue, retries jobs (given-up ones included) and drops them.
 func cmdQueue(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, path, err := flags(env, "queue", args, nil)
+	sc, err := openStoreCommand(ctx, env, "queue", args, "list | retry ID|all | drop ID", func(sub string, n int) bool {
+		return sub != "" && (sub != "list") == (n == 2) && n <= 2
+	})
 	if err != nil {
 		return err
 	}
-	sub := fs.Arg(0)
-	if sub == "" || (sub != "list") != (fs.NArg() == 2) || fs.NArg() > 2 {
-		fmt.Fprintln(env.stderr, "usage: resetgate queue [-config FILE] list | retry ID|all | drop ID")
-		return exitCode(2)
-	}
-	cfg, err := loadConfigOrReport(env, *path)
-	if err != nil {
-		return err
-	}
-	store, err := openStoreForCommand(ctx, cfg, env.getenv)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer sc.store.Close()
+	fs, store, sub := sc.fs, sc.store, sc.fs.Arg(0)
 	jobs, err := store.Jobs(ctx)
 	if err != nil {
 		return err
