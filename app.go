@@ -131,7 +131,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	a.svc, err = reset.New(reset.Options{
 		Users: a.users, Store: a.store, Mailer: a.mailer, Hashers: hashers, Mail: mail,
 		Checker:   strength.New(strength.Options{MinScore: cfg.Reset.MinStrength, ContextWords: []string{site, cfg.public.Hostname()}}),
-		PublicURL: cfg.PublicURL, Prefix: cfg.Prefix, Site: site,
+		PublicURL: cfg.PublicURL, Prefix: cfg.Prefix, Site: site, CaseSensitiveEmail: cfg.Users.CaseSensitive,
 		TokenTTL:    cfg.Reset.TokenTTL.Duration,
 		MinPassword: cfg.Reset.MinPasswordLength, MaxPassword: cfg.Reset.MaxPasswordLength,
 		PerEmail: cfg.rates["limits.per_email"], PerIP: cfg.rates["limits.per_ip"],
@@ -146,7 +146,8 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if err != nil {
 		return nil, err
 	}
-	if a.proxy, err = proxy.New(proxy.Options{Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log}); err != nil {
+	if a.proxy, err = proxy.New(proxy.Options{Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log,
+		DropCookies: []string{web.CookieName(cfg.public)}}); err != nil {
 		return nil, err
 	}
 	keys, err := sessionKeys(ctx, a.store)

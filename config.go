@@ -17,6 +17,7 @@ import (
 	"resetgate/internal/clientip"
 	"resetgate/reset"
 	"resetgate/reset/passhash"
+	"resetgate/web"
 )
 
 // Config is config.toml. Key names are public and stable (DESIGN.md, config contract); every
@@ -153,7 +154,7 @@ func defaultConfig() Config {
 		ShutdownGrace: duration{15 * time.Second},
 		Users: UsersConfig{
 			Driver: "sqlite", Table: "users", IDColumn: "id", EmailColumn: "email", PasswordColumn: "password",
-			NameColumn: "name", Hash: "auto",
+			NameColumn: "name", Hash: "auto", UpgradeCost: true,
 		},
 		Mail: MailConfig{
 			Transport: "outbox", MaxAttempts: reset.DefaultMaxAttempts,
@@ -434,6 +435,11 @@ func (c *Config) validate(getenv func(string) string, bad func(key, format strin
 	}
 	if r.MaxPasswordLength < 64 || r.MaxPasswordLength < r.MinPasswordLength {
 		bad("reset.max_password_length", "must be at least 64 and at least min_password_length (NIST SP 800-63B: accept at least 64 characters)")
+	}
+	if c.public != nil {
+		if err := web.CheckAfterResetURL(r.AfterResetURL, c.public); err != nil {
+			bad("reset.after_reset_url", "%s", strings.TrimPrefix(err.Error(), "web: "))
+		}
 	}
 	if r.MinStrength < 0 || r.MinStrength > 4 {
 		bad("reset.min_strength", "%d is not a zxcvbn score (0–4)", r.MinStrength)

@@ -68,7 +68,7 @@ func echoApp(t *testing.T) *httptest.Server {
 		json.NewEncoder(w).Encode(map[string]any{
 			"method": r.Method, "uri": r.RequestURI, "body_sha256": hex.EncodeToString(sum[:]), "len": len(body),
 			"xff": r.Header.Get("X-Forwarded-For"), "xfh": r.Header.Get("X-Forwarded-Host"), "xfp": r.Header.Get("X-Forwarded-Proto"),
-			"host": r.Host,
+			"host": r.Host, "cookie": r.Header.Get("Cookie"),
 		})
 	}))
 	t.Cleanup(srv.Close)
@@ -322,6 +322,15 @@ func TestEndToEnd(t *testing.T) {
 			}
 			if echo["xff"] != "127.0.0.1" || echo["xfh"] != "app.example" || echo["xfp"] != "https" {
 				t.Errorf("forwarded headers at the app: xff=%v xfh=%v xfp=%v, want 127.0.0.1, app.example, https", echo["xff"], echo["xfh"], echo["xfp"])
+			}
+
+			// resetgate's session cookie stays with resetgate; the app's own cookies pass.
+			b.c.Jar.SetCookies(&url.URL{Scheme: "http", Host: strings.TrimPrefix(rg.base, "http://")}, []*http.Cookie{{Name: "app_session", Value: "s1", Path: "/"}})
+			_, body = b.do("GET", "/account", "")
+			var seen map[string]any
+			json.Unmarshal([]byte(body), &seen)
+			if c, _ := seen["cookie"].(string); !strings.Contains(c, "app_session=s1") || strings.Contains(c, "resetgate") {
+				t.Errorf("the app received Cookie %q, want app_session only", c)
 			}
 
 			// The admin listener.

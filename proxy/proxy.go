@@ -28,6 +28,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -54,6 +55,10 @@ type Options struct {
 	// Transport carries requests to the upstream. Nil means [NewTransport]'s tuned
 	// *http.Transport, owned by the Proxy and closed by [Proxy.Close].
 	Transport http.RoundTripper
+	// DropCookies names cookies removed from the Cookie header before it goes upstream:
+	// resetgate's own session cookie is set with Path=/, so browsers send it with every
+	// request, and the app has no business receiving it.
+	DropCookies []string
 	// FlushInterval is how often buffered response bytes are pushed to the client while a
 	// response with a known Content-Length is copied. Zero (the default) flushes only when
 	// the server's write buffer fills or the response ends, which is the cheapest; a negative
@@ -82,6 +87,7 @@ type Proxy struct {
 	clientIP  func(*http.Request) netip.Addr
 	log       *slog.Logger
 	transport http.RoundTripper
+	drop      []string // cookie names kept from the upstream
 }
 
 // New validates o and returns a Proxy. Errors wrap [ErrInvalidOptions] and name the field.
@@ -111,6 +117,7 @@ func New(o Options) (*Proxy, error) {
 		xfHost:    []string{pub.Host},
 		xfProto:   []string{pub.Scheme},
 		clientIP:  o.ClientIP,
+		drop:      o.DropCookies,
 		log:       o.Logger,
 		transport: o.Transport,
 	}
@@ -242,6 +249,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		delete(h, "Connection")
 	}
 
+	if len(p.drop) > 0 {
+		dropCookies(h, p.drop)
+	}
 	if ip := p.forwardedFor(in); ip != "" {
 		h["X-Forwarded-For"] = []string{ip}
 	}
@@ -304,4 +314,44 @@ func (p *Proxy) forwardedFor(in *http.Request) string {
 		}
 	}
 	return ip.String()
+}
+
+// dropCookies removes the named cookies from h's Cookie lines, leaving every other cookie
+// byte for byte. It allocates only when a line holds one of them.
+func dropCookies(h http.Header, names []string) {
+	lines := h["Cookie"]
+	for i, line := range lines {
+		if !containsAny(line, names) {
+			continue
+		}
+		kept := make([]string, 0, 4)
+		for part := range strings.SplitSeq(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if !slices.Contains(names, name) {
+				kept = append(kept, strings.TrimSpace(part))
+			}
+		}
+		lines[i] = strings.Join(kept, "; ")
+	}
+	// Drop lines left empty, and the header with them.
+	out := lines[:0]
+	for _, l := range lines {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		delete(h, "Cookie")
+	} else {
+		h["Cookie"] = out
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"slices"
 	"testing"
 
 	"resetgate/internal/clientip"
@@ -130,6 +131,26 @@ func TestBufferPoolReusesBuffers(t *testing.T) {
 	for range 4 {
 		if g := pool.Get(); len(g) != bufferSize {
 			t.Fatalf("Get() after Put of a short slice returned %d bytes, want %d", len(g), bufferSize)
+		}
+	}
+}
+
+func TestDropCookies(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want []string
+	}{
+		{[]string{"a=1; resetgate=xyz; b=2"}, []string{"a=1; b=2"}},
+		{[]string{"resetgate=xyz"}, nil},
+		{[]string{"__Host-resetgate=x", "session=abc"}, []string{"session=abc"}},
+		{[]string{"notresetgate=1; resetgatex=2"}, []string{"notresetgate=1; resetgatex=2"}},
+		{[]string{"session=abc"}, []string{"session=abc"}},
+	}
+	for _, tt := range tests {
+		h := http.Header{"Cookie": append([]string(nil), tt.in...)}
+		dropCookies(h, []string{"resetgate", "__Host-resetgate"})
+		if got := h["Cookie"]; !slices.Equal(got, tt.want) {
+			t.Errorf("dropCookies(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

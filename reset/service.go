@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -243,7 +245,7 @@ func (s *Service) RequestReset(ctx context.Context, email, clientIP string) erro
 	}
 	now := s.now()
 	if !s.tune().PerIP.Unlimited() {
-		ok, retry, err := s.store.Allow(ctx, "req-ip:"+clientIP, s.tune().PerIP.N, s.tune().PerIP.Per, now)
+		ok, retry, err := s.store.Allow(ctx, "req-ip:"+limitKey(clientIP), s.tune().PerIP.N, s.tune().PerIP.Per, now)
 		if err != nil {
 			s.log.ErrorContext(ctx, "rate limit store failed", "event", "reset.request", "ip", clientIP, "err", err)
 		} else if !ok {
@@ -283,6 +285,18 @@ func (s *Service) LookupKey(email string) (string, error) {
 		return addr, err
 	}
 	return NormalizeEmail(addr), nil
+}
+
+// limitKey is the client a per-IP limit counts: the address itself for IPv4, its /64 for
+// IPv6, since one subscriber usually holds a whole /64 and could otherwise spread requests
+// over 2^64 addresses.
+func limitKey(clientIP string) string {
+	ip, err := netip.ParseAddr(clientIP)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return clientIP
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }
 
 // Wake tells an idle worker that a job may be due, so queued mail leaves at once rather than
@@ -345,7 +359,7 @@ func (s *Service) limitTokens(ctx context.Context, clientIP string) error {
 	for _, l := range []struct {
 		key  string
 		rate Rate
-	}{{"tok-ip:" + clientIP, s.tune().TokenPerIP}, {"tok-all", s.tune().TokenGlobal}} {
+	}{{"tok-ip:" + limitKey(clientIP), s.tune().TokenPerIP}, {"tok-all", s.tune().TokenGlobal}} {
 		if l.rate.Unlimited() {
 			continue
 		}
@@ -396,6 +410,10 @@ func (s *Service) CheckPassword(password, again string, u User, maxBytes int) []
 	switch {
 	case !utf8.ValidString(password):
 		problems = append(problems, "The password contains characters that are not valid text.")
+	case strings.ContainsFunc(password, unicode.IsControl):
+		// A NUL or other control character cannot be typed, and C-string verifiers (PHP's and
+		// glibc's crypt()) stop at a NUL, so the app would check a different password.
+		problems = append(problems, "The password contains invisible control characters; type it again.")
 	case n < s.tune().MinPassword:
 		problems = append(problems, fmt.Sprintf("Use at least %d characters (this one has %d).", s.tune().MinPassword, n))
 	case n > s.tune().MaxPassword:

@@ -85,16 +85,11 @@ func New(o Options) (*Handler, error) {
 	if o.ClientIP == nil {
 		o.ClientIP = peerIP
 	}
-	if err := checkAfterReset(o.AfterResetURL, o.PublicURL); err != nil {
+	if err := CheckAfterResetURL(o.AfterResetURL, o.PublicURL); err != nil {
 		return nil, err
 	}
 	h := &Handler{o: o, log: o.Logger, secure: o.PublicURL.Scheme == "https"}
-	h.cookie = "resetgate"
-	if h.secure {
-		// The __Host- prefix pins the cookie to this exact origin, path / and Secure
-		// (SECURITY.md RQ-HDR-01); browsers refuse it over plain http, hence the split.
-		h.cookie = "__Host-resetgate"
-	}
+	h.cookie = CookieName(o.PublicURL)
 	h.cookies = sessions.NewCookieStore(o.SessionKeys[0], o.SessionKeys[1])
 	h.cookies.Options = &sessions.Options{Path: "/", MaxAge: int(time.Hour / time.Second * 2), HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode}
 	h.cookies.MaxAge(h.cookies.Options.MaxAge)
@@ -146,6 +141,16 @@ func New(o Options) (*Handler, error) {
 	return h, nil
 }
 
+// CookieName is the session cookie's name for a public URL: with https, the __Host- prefix pins
+// it to this exact origin, path / and Secure (SECURITY.md RQ-HDR-01); browsers refuse that
+// prefix over plain http, hence the split.
+func CookieName(public *url.URL) string {
+	if public.Scheme == "https" {
+		return "__Host-resetgate"
+	}
+	return "resetgate"
+}
+
 // Reload parses the page templates again (embedded, then Options.Templates over them). On
 // error the pages in use stay as they were.
 func (h *Handler) Reload() error {
@@ -159,7 +164,15 @@ func (h *Handler) Reload() error {
 
 // ServeHTTP sends the reset area to the pages and everything else upstream.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch Classify(h.o.Prefix, r.URL.Path, r.URL.RawPath) {
+	route := Classify(h.o.Prefix, r.URL.Path, r.URL.RawPath)
+	if route != Upstream && r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		// net/http frames a request carrying both Content-Length and Transfer-Encoding by the
+		// latter but keeps the connection, parsing what follows as another request; RFC 9112
+		// §6.1 says close it, or a front end framing by Content-Length disagrees (CL.TE
+		// smuggling). Forms never need chunked bodies. The proxy does the same for its part.
+		w.Header().Set("Connection", "close")
+	}
+	switch route {
 	case Reset:
 		h.app.ServeHTTP(w, r)
 	case Refused:
@@ -185,9 +198,9 @@ func (h *Handler) clientIP(r *http.Request) string {
 	return ip.String()
 }
 
-// checkAfterReset allows only a local path or an absolute URL on the public origin
-// (SECURITY.md RQ-RST-06: no open redirect).
-func checkAfterReset(s string, public *url.URL) error {
+// CheckAfterResetURL reports whether s may be the after-reset URL: only a local path or an
+// absolute URL on the public origin (SECURITY.md RQ-RST-06: no open redirect).
+func CheckAfterResetURL(s string, public *url.URL) error {
 	if s == "" {
 		return nil
 	}
