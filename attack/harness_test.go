@@ -291,28 +291,10 @@ func (w *world) count(q string, args ...any) int {
 // proc is one run of `resetgate serve`.
 type proc struct {
 	cmd         *exec.Cmd
-	stderr      *lockedBuffer
+	stderr      *testenv.Buffer
 	done        chan struct{}
 	err         error  // set before done is closed
 	base, admin string // http://addr of its listeners
-}
-
-// lockedBuffer collects a process's output while tests read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func (w *world) command(args ...string) *exec.Cmd {
@@ -367,7 +349,7 @@ func (w *world) replica() string {
 func (w *world) spawn() (*proc, error) {
 	w.t.Helper()
 	w.writeConfig()
-	p := &proc{stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{stderr: &testenv.Buffer{}, done: make(chan struct{})}
 	p.cmd = w.command("serve", "-config", w.cfgPath)
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
@@ -448,7 +430,7 @@ func (w *world) restart() {
 func (w *world) mustRefuseToStart() string {
 	w.t.Helper()
 	w.writeConfig()
-	out := &lockedBuffer{}
+	out := &testenv.Buffer{}
 	cmd := w.command("serve", "-config", w.cfgPath)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"resetgate/internal/testenv"
 )
 
 // protectedHeader reports whether a header name, compared as WSGI/CGI servers do (case
@@ -147,7 +149,7 @@ func TestWerkzeugSeesOnlyResetgatesForwarding(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	cmd := exec.Command(py, "-c", werkzeugApp, strconv.Itoa(port))
-	out := &lockedBuffer{}
+	out := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
