@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test check lint fuzz bench bench-go demo clean
+.PHONY: build test check lint fuzz bench bench-tools bench-go demo clean
 
 build: ## the static binary ./resetgate, version stamped
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o resetgate .
@@ -21,6 +21,12 @@ lint: ## gofmt, go vet, staticcheck (pinned in go.mod)
 	$(GO) tool staticcheck ./...
 
 check: lint test
+
+bench: ## the benchmark harness: resetgate against direct, a bare ReverseProxy, nginx and Caddy (~11 min); writes BENCHMARKS.md
+	$(GO) run ./bench/cmd/harness -out BENCHMARKS.md
+
+bench-tools: ## install Caddy for the harness into bench/.tools (wrk and nginx come from apt)
+	bash bench/install-tools.sh
 
 bench-go: ## the Go benchmarks once, so they cannot rot (CI)
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...

@@ -162,7 +162,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		return nil, err
 	}
 	a.accessLog.Store(cfg.AccessLog)
-	a.handler = a.metrics.wrap(accessLog(log, cfg.Prefix, &a.accessLog, a.web))
+	a.handler = instrument(log, cfg.Prefix, &a.accessLog, a.metrics, a.web)
 	return a, nil
 }
 

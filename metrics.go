@@ -22,7 +22,10 @@ type metrics struct {
 	latency  *prometheus.HistogramVec // route
 	events   *prometheus.CounterVec   // event
 	hashing  prometheus.Histogram
-	prefix   string
+
+	// Resolved once, so the hot path does no label lookups.
+	counters [3][6]prometheus.Counter // [route][status class]
+	hists    [3]prometheus.Observer   // [route]
 }
 
 // eventNames fixes the label values of resetgate_events_total.
@@ -35,7 +38,7 @@ var eventNames = []reset.Event{
 }
 
 func newMetrics(a *app) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(), prefix: a.cfg.Prefix}
+	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "resetgate_http_requests_total",
 		Help: "HTTP requests by route (upstream: proxied to the app; reset: resetgate's pages; refused) and status class.",
@@ -54,10 +57,11 @@ func newMetrics(a *app) *metrics {
 		Help:    "Time to hash one new password in the app's format.",
 		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5},
 	})
-	for _, r := range []string{"upstream", "reset", "refused"} {
-		for _, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
-			m.requests.WithLabelValues(r, c)
+	for r, name := range [...]string{web.Upstream: "upstream", web.Reset: "reset", web.Refused: "refused"} {
+		for c := 1; c <= 5; c++ {
+			m.counters[r][c] = m.requests.WithLabelValues(name, strconv.Itoa(c)+"xx")
 		}
+		m.hists[r] = m.latency.WithLabelValues(name)
 	}
 	for _, e := range eventNames {
 		m.events.WithLabelValues(string(e))
@@ -81,26 +85,14 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// wrap counts and times every request on the public listener.
-func (m *metrics) wrap(next http.Handler) http.Handler {
-	route := [...]string{web.Upstream: "upstream", web.Reset: "reset", web.Refused: "refused"}
-	var counters [3][6]prometheus.Counter
-	var hists [3]prometheus.Observer
-	for r, name := range route {
-		for c := 1; c <= 5; c++ {
-			counters[r][c] = m.requests.WithLabelValues(name, strconv.Itoa(c)+"xx")
-		}
-		hists[r] = m.latency.WithLabelValues(name)
+// request counts and times one request on the public listener.
+func (m *metrics) request(route web.Route, code int, d time.Duration) {
+	class := code / 100
+	if class < 1 || class > 5 {
+		class = 5
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rt := web.Classify(m.prefix, r.URL.Path, r.URL.RawPath)
-		rec := recorderFrom(w)
-		next.ServeHTTP(rec, r)
-		class := rec.code() / 100
-		counters[rt][class].Inc()
-		hists[rt].Observe(time.Since(start).Seconds())
-	})
+	m.counters[route][class].Inc()
+	m.hists[route].Observe(d.Seconds())
 }
 
 // queueCollector reads the queue and token counts from the store at scrape time.
@@ -159,13 +151,6 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
-}
-
-func recorderFrom(w http.ResponseWriter) *recorder {
-	if r, ok := w.(*recorder); ok {
-		return r
-	}
-	return &recorder{ResponseWriter: w}
 }
 
 // code is the response status; a connection taken over for a protocol upgrade (WebSocket),

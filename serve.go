@@ -313,31 +313,28 @@ func (a *app) adminHandler() http.Handler {
 	return mux
 }
 
-// accessLog logs one line per request: method, path (tokens redacted, no query string: apps
-// put secrets there), status, bytes, duration and client. access_log = "reset" logs only the
-// reset pages, "off" nothing.
-func accessLog(log *slog.Logger, prefix string, mode *atomic.Value, next http.Handler) http.Handler {
+// instrument counts and times every request for the metrics and writes the access log: one
+// line per request with method, path (tokens redacted, no query string: apps put secrets
+// there), status, bytes, duration and client. The mode (access_log) is "all", "reset" (only
+// the reset pages) or "off", and may change on SIGHUP.
+func instrument(log *slog.Logger, prefix string, mode *atomic.Value, m *metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := mode.Load().(string)
-		if m == "off" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		route := web.Classify(prefix, r.URL.Path, r.URL.RawPath)
-		if m == "reset" && route == web.Upstream {
-			next.ServeHTTP(w, r)
-			return
-		}
 		start := time.Now()
-		rec := recorderFrom(w)
+		route := web.Classify(prefix, r.URL.Path, r.URL.RawPath)
+		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		d := time.Since(start)
+		m.request(route, rec.code(), d)
+		if mode := mode.Load().(string); mode == "off" || mode == "reset" && route == web.Upstream {
+			return
+		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", redactPath(prefix, route, r.URL.Path)),
 			slog.String("route", route.String()),
 			slog.Int("status", rec.code()),
 			slog.Int64("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", d),
 			slog.String("remote", r.RemoteAddr),
 		)
 	})

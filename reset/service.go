@@ -60,7 +60,7 @@ type Options struct {
 	TokenGlobal    Rate          // link checks and completions in all; zero: unlimited
 	MaxAttempts    int           // mail delivery attempts before a job is given up; default 8
 	Workers        int           // concurrent mail workers; default 2
-	HashSlots      int           // concurrent password hashes; default runtime.NumCPU()
+	HashSlots      int           // concurrent hashes and strength checks; default NumCPU-1 (at least 1)
 	PollInterval   time.Duration // how often idle workers look for due jobs; default 1s
 	Now            func() time.Time
 	Logger         *slog.Logger // default slog.Default()
@@ -160,7 +160,9 @@ func New(o Options) (*Service, error) {
 		o.Workers = DefaultWorkers
 	}
 	if o.HashSlots == 0 {
-		o.HashSlots = runtime.NumCPU()
+		// One CPU stays free for proxied traffic while completions queue (BENCHMARKS.md:
+		// proxied p99 during 200 completions fell from 385 to 159 ms on 2 CPUs).
+		o.HashSlots = max(1, runtime.NumCPU()-1)
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = DefaultPollInterval
@@ -405,6 +407,13 @@ func (s *Service) Rules(p Pending) PasswordRules {
 // CheckPassword returns every reason password (typed twice as password and again) is refused
 // for u under the given limits, each a sentence for the user; none if acceptable.
 func (s *Service) CheckPassword(password, again string, u User, maxBytes int) []string {
+	problems, _ := s.checkPassword(context.Background(), password, again, u, maxBytes)
+	return problems
+}
+
+// checkPassword is CheckPassword, running the strength check under the hashing semaphore: on a
+// long password zxcvbn costs as much CPU as a hash (tens of milliseconds).
+func (s *Service) checkPassword(ctx context.Context, password, again string, u User, maxBytes int) ([]string, error) {
 	var problems []string
 	n := utf8.RuneCountInString(password)
 	switch {
@@ -427,9 +436,12 @@ func (s *Service) CheckPassword(password, again string, u User, maxBytes int) []
 		problems = append(problems, "The two passwords are not the same.")
 	}
 	if len(problems) == 0 && s.checker != nil {
-		problems = append(problems, s.checker.Check(password, u)...)
+		err := s.withSlot(ctx, func() { problems = append(problems, s.checker.Check(password, u)...) })
+		if err != nil {
+			return nil, err
+		}
 	}
-	return problems
+	return problems, nil
 }
 
 // CompleteReset sets a new password through the link raw. It checks the link and the policy,
@@ -452,7 +464,11 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 		s.log.ErrorContext(ctx, "no hash scheme for this account; set [users] hash explicitly", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
 		return p, ErrUnavailable
 	}
-	if problems := s.CheckPassword(password, again, u, hasher.MaxPasswordBytes()); len(problems) > 0 {
+	problems, err := s.checkPassword(ctx, password, again, u, hasher.MaxPasswordBytes())
+	if err != nil {
+		return p, ErrUnavailable
+	}
+	if len(problems) > 0 {
 		s.observe(EventPasswordRefused)
 		s.log.InfoContext(ctx, "new password refused", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "policy", "problems", len(problems))
 		return p, &PolicyError{Problems: problems}
@@ -497,19 +513,30 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 
 // hash runs the hasher under the semaphore, so that a flood of submissions cannot take more
 // CPUs (or, for argon2, more memory) than the machine has.
-func (s *Service) hash(ctx context.Context, h Hasher, password string) (string, error) {
-	select {
-	case s.hashSem <- struct{}{}:
-	case <-ctx.Done():
-		return "", ctx.Err()
+func (s *Service) hash(ctx context.Context, h Hasher, password string) (encoded string, err error) {
+	var start time.Time
+	if werr := s.withSlot(ctx, func() {
+		start = time.Now()
+		encoded, err = h.Hash(password)
+	}); werr != nil {
+		return "", werr
 	}
-	defer func() { <-s.hashSem }()
-	start := time.Now()
-	encoded, err := h.Hash(password)
 	if s.o.ObserveHashing != nil {
 		s.o.ObserveHashing(time.Since(start))
 	}
 	return encoded, err
+}
+
+// withSlot runs f holding one of the HashSlots, or returns ctx's error if none frees up first.
+func (s *Service) withSlot(ctx context.Context, f func()) error {
+	select {
+	case s.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.hashSem }()
+	f()
+	return nil
 }
 
 func (s *Service) release(ctx context.Context, id string) {
