@@ -34,7 +34,7 @@ func cli(t *testing.T, getenv func(string) string, stdin string, args ...string)
 // writeConfig writes a config for the users db and upstream given (any free port, no admin
 // listener, outbox mail unless extra, which continues the [mail] table, says otherwise) and
 // returns its path.
-func writeConfig(t *testing.T, users legacyDB, upstream, extra string) string {
+func writeConfig(t testing.TB, users legacyDB, upstream, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")

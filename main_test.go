@@ -58,7 +58,7 @@ func (b *syncBuffer) waitLog(t *testing.T, msg string, n int) map[string]any {
 }
 
 // echoApp is the legacy app of these tests: it answers every request with what it received.
-func echoApp(t *testing.T) *httptest.Server {
+func echoApp(t testing.TB) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -89,7 +89,7 @@ func (l legacyDB) hash(t *testing.T) string {
 	return h
 }
 
-func sqliteUsers(t *testing.T, oldPassword string) legacyDB {
+func sqliteUsers(t testing.TB, oldPassword string) legacyDB {
 	path := filepath.Join(t.TempDir(), "app.db")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -100,7 +100,7 @@ func sqliteUsers(t *testing.T, oldPassword string) legacyDB {
 	return legacyDB{"sqlite", "file:" + path, db}
 }
 
-func postgresUsers(t *testing.T, oldPassword string) legacyDB {
+func postgresUsers(t testing.TB, oldPassword string) legacyDB {
 	dsn := testenv.Postgres(t)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -111,7 +111,7 @@ func postgresUsers(t *testing.T, oldPassword string) legacyDB {
 	return legacyDB{"postgres", dsn, db}
 }
 
-func seedUsers(t *testing.T, db *sql.DB, idType, placeholder, oldPassword string) {
+func seedUsers(t testing.TB, db *sql.DB, idType, placeholder, oldPassword string) {
 	t.Helper()
 	h, err := passhash.New("werkzeug")
 	if err != nil {
@@ -249,7 +249,7 @@ func (b *browser) expect(method, path, form string, status int, location string)
 func TestEndToEnd(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		users func(*testing.T, string) legacyDB
+		users func(testing.TB, string) legacyDB
 	}{
 		{"sqlite", sqliteUsers},
 		{"postgres", postgresUsers},
