@@ -146,13 +146,7 @@ func parseWerkzeug(s string, lim *limits) (*parsed, error) {
 		seen := werkzeugPBKDF2{digest: digest, iter: iter, saltLen: len(salt)}
 		next := seen
 		next.saltLen = textSaltLen(len(salt), 16)
-		return &parsed{info: seen.describe(), writer: next, check: func(pw []byte) (bool, error) {
-			got, err := pbkdf2Key(digest, pw, []byte(salt), iter)
-			if err != nil {
-				return false, err
-			}
-			return equal(got, want), nil
-		}}, nil
+		return &parsed{info: seen.describe(), writer: next, check: pbkdf2Check(digest, []byte(salt), iter, want)}, nil
 	case "scrypt":
 		f := werkzeugScrypt{n: 1 << 15, r: 8, p: 1, saltLen: len(salt)} // werkzeug's defaults
 		if len(args) != 1 && len(args) != 4 {
@@ -257,13 +251,7 @@ func parseDjangoPBKDF2(s string, lim *limits) (*parsed, error) {
 	seen := djangoPBKDF2{digest: digest, iter: iter, saltLen: len(salt)}
 	next := seen
 	next.saltLen = textSaltLen(len(salt), 22)
-	return &parsed{info: seen.describe(), writer: next, check: func(pw []byte) (bool, error) {
-		got, err := pbkdf2Key(digest, pw, []byte(salt), iter)
-		if err != nil {
-			return false, err
-		}
-		return equal(got, want), nil
-	}}, nil
+	return &parsed{info: seen.describe(), writer: next, check: pbkdf2Check(digest, []byte(salt), iter, want)}, nil
 }
 
 // ab64 is passlib's "adapted base64": the standard alphabet with '.' for '+', no padding.
@@ -342,4 +330,16 @@ func parsePasslib(s string, lim *limits) (*parsed, error) {
 		}
 		return equal(got, want), nil
 	}}, nil
+}
+
+// pbkdf2Check returns the verifier of a parsed PBKDF2 hash: derive with the stored salt and
+// iterations, compare in constant time.
+func pbkdf2Check(digest string, salt []byte, iter int, want []byte) func(pw []byte) (bool, error) {
+	return func(pw []byte) (bool, error) {
+		got, err := pbkdf2Key(digest, pw, salt, iter)
+		if err != nil {
+			return false, err
+		}
+		return equal(got, want), nil
+	}
 }

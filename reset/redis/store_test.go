@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -226,20 +225,6 @@ func replicas(t *testing.T, n int) []*redis.Store {
 	return ss
 }
 
-// gate runs f(i) for i in [0, n) in n goroutines released at once.
-func gate(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			f(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-}
-
 func TestReplicasShareTokens(t *testing.T) {
 	rs := replicas(t, 3)
 	at := now()
@@ -259,7 +244,7 @@ func TestReplicasShareTokens(t *testing.T) {
 	const n = 20
 	until := at.Add(time.Minute)
 	errs := make([]error, n)
-	gate(n, func(i int) {
+	resettest.Concurrently(n, func(i int) {
 		_, errs[i] = rs[i%len(rs)].ClaimToken(t.Context(), newer.ID, at, until)
 	})
 	wins := 0
@@ -293,7 +278,7 @@ func TestReplicasShareLimits(t *testing.T) {
 	const callers, limit = 30, 5
 	oks := make([]bool, callers)
 	errs := make([]error, callers)
-	gate(callers, func(i int) {
+	resettest.Concurrently(callers, func(i int) {
 		oks[i], _, errs[i] = rs[i%len(rs)].Allow(t.Context(), "req-email:a@example.com", limit, time.Hour, at)
 	})
 	allowed := 0
@@ -350,7 +335,7 @@ func TestReplicasShareQueue(t *testing.T) {
 	const workers = 12
 	got := make([]reset.Job, workers)
 	errs := make([]error, workers)
-	gate(workers, func(i int) {
+	resettest.Concurrently(workers, func(i int) {
 		got[i], errs[i] = rs[i%len(rs)].NextJob(t.Context(), at, at.Add(time.Minute))
 	})
 	delivered := make(map[string]int)
@@ -402,7 +387,7 @@ func TestReplicasShareSecrets(t *testing.T) {
 	const n = 12
 	got := make([][]byte, n)
 	errs := make([]error, n)
-	gate(n, func(i int) {
+	resettest.Concurrently(n, func(i int) {
 		got[i], errs[i] = rs[i%len(rs)].Secret(t.Context(), "cookie-hash", 32)
 	})
 	for i := range n {

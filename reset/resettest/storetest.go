@@ -147,8 +147,9 @@ func (s *store) close(t *testing.T) {
 // start returns the case's first time: the wall clock, to the millisecond (see TestStore).
 func start() time.Time { return time.Now().Truncate(time.Millisecond) }
 
-// concurrently runs f(i) for i in [0, n) in n goroutines released at once, to make races likely.
-func concurrently(n int, f func(i int)) {
+// Concurrently runs f(i) for i in [0, n) in n goroutines released at once, to make races
+// likely, and returns when all are done. Backend tests use it for their own race cases.
+func Concurrently(n int, f func(i int)) {
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
 	for i := range n {
@@ -380,7 +381,7 @@ func testConcurrentClaims(t *testing.T, f Factory) {
 	until := now.Add(time.Minute)
 	const n = 20
 	errs := make([]error, n)
-	concurrently(n, func(i int) {
+	Concurrently(n, func(i int) {
 		_, errs[i] = s.ClaimToken(t.Context(), tok.ID, now, until)
 	})
 	wins := 0
@@ -653,7 +654,7 @@ func testAllowConcurrent(t *testing.T, f Factory) {
 	const callers, n = 50, 10
 	oks := make([]bool, callers)
 	errs := make([]error, callers)
-	concurrently(callers, func(i int) {
+	Concurrently(callers, func(i int) {
 		oks[i], _, errs[i] = s.Allow(t.Context(), "k", n, time.Hour, now)
 	})
 	allowed := 0
@@ -726,7 +727,7 @@ func testEnqueueConcurrent(t *testing.T, f Factory) {
 	now := start()
 	const n = 50
 	errs := make([]error, n)
-	concurrently(n, func(i int) {
+	Concurrently(n, func(i int) {
 		errs[i] = s.Enqueue(t.Context(), newJob(fmt.Sprintf("u%d@example.com", i), now))
 	})
 	for i, err := range errs {
@@ -783,7 +784,7 @@ func testNextJobConcurrent(t *testing.T, f Factory) {
 	const workers = 20
 	got := make([]reset.Job, workers)
 	errs := make([]error, workers)
-	concurrently(workers, func(i int) {
+	Concurrently(workers, func(i int) {
 		got[i], errs[i] = s.NextJob(t.Context(), now, now.Add(time.Minute))
 	})
 	delivered := make(map[string]int)
@@ -964,7 +965,7 @@ func testSecretConcurrent(t *testing.T, f Factory) {
 	const n = 10
 	got := make([][]byte, n)
 	errs := make([]error, n)
-	concurrently(n, func(i int) {
+	Concurrently(n, func(i int) {
 		got[i], errs[i] = s.Secret(t.Context(), "shared", 64)
 	})
 	for i := range n {
