@@ -1,0 +1,36 @@
+package main
+
+import (
+	"strings"
+
+	"resetgate/reset/passhash"
+)
+
+// UsersConfig is [users]: the legacy app's user store.
+type UsersConfig struct {
+	Driver         string   `toml:"driver"`
+	DSN            string   `toml:"dsn"`
+	DSNEnv         string   `toml:"dsn_env"`
+	DSNFile        string   `toml:"dsn_file"`
+	Table          string   `toml:"table"`
+	IDColumn       string   `toml:"id_column"`
+	EmailColumn    string   `toml:"email_column"`
+	PasswordColumn string   `toml:"password_column"`
+	NameColumn     string   `toml:"name_column"`
+	CaseSensitive  bool     `toml:"email_case_sensitive"`
+	Hash           string   `toml:"hash"`
+	FallbackHash   string   `toml:"fallback_hash"`
+	UpgradeCost    bool     `toml:"upgrade_cost"`
+	FindUser       string   `toml:"find_user"`
+	SetPassword    string   `toml:"set_password"`
+	AfterReset     []string `toml:"after_reset"`
+}
+
+// validate checks [users].
+func (u *UsersConfig) validate(getenv func(string) string, bad complain) {
+	oneOf(bad, "users.driver", u.Driver, "sqlite", "postgres", "mysql")
+	secretSource(bad, getenv, "users.dsn", u.DSN, u.DSNEnv, u.DSNFile, true)
+	if _, err := passhash.NewPolicy(u.Hash, u.FallbackHash, nil); err != nil {
+		bad("users.hash", "%v (known: auto, %s)", err, strings.Join(passhash.Names(), ", "))
+	}
+}
