@@ -33,6 +33,10 @@ var (
 	ErrNoJob = errors.New("no job due")
 	// ErrJobNotFound: no job with that id (Store.AckJob, RetryJob, DropJob).
 	ErrJobNotFound = errors.New("job not found")
+	// ErrLeaseLost: the caller no longer holds the job's lease or the token's claim (it
+	// lapsed and another worker or completion took over), so nothing was changed
+	// (Store.AckJob, RetryJob, ReleaseToken).
+	ErrLeaseLost = errors.New("lease or claim held by another owner")
 
 	// ErrTokenInvalid is what users of [Service] see for every unusable link: malformed,
 	// unknown, expired, used, superseded or voided by a password change. One error, one page,

@@ -540,7 +540,7 @@ func (s *Service) withSlot(ctx context.Context, f func()) error {
 }
 
 func (s *Service) release(ctx context.Context, id string) {
-	if err := s.store.ReleaseToken(context.WithoutCancel(ctx), id); err != nil {
+	if err := s.store.ReleaseToken(context.WithoutCancel(ctx), id, ""); err != nil {
 		s.log.ErrorContext(ctx, "token could not be released", "event", "reset.complete", "err", err)
 	}
 }
@@ -659,7 +659,7 @@ func (s *Service) ProcessOne(ctx context.Context) bool {
 		s.retry(jctx, j, err)
 		return true
 	}
-	if err := s.store.AckJob(jctx, j.ID); err != nil {
+	if err := s.store.AckJob(jctx, j); err != nil {
 		s.log.ErrorContext(ctx, "mail queue ack failed", "event", "queue", "job", j.ID, "err", err)
 	}
 	return true

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"time"
 )
 
 // TokenLen is the length of a raw token: 32 random bytes in unpadded base64url.
@@ -55,4 +57,14 @@ func Fingerprint(passwordHash, email string) string {
 	h.Write([]byte{0})
 	h.Write([]byte(email))
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// NewJobID returns a fresh id for a [Job]: the creation time in nanoseconds as 16 hex digits,
+// so that ids sort in creation order, then 8 random hex digits, so that ids made at the same
+// moment by several replicas never collide. The caller chooses the id (rather than the store)
+// so that an Enqueue retried after a lost reply stores the job once.
+func NewJobID(now time.Time) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%016x", uint64(now.UnixNano())) + hex.EncodeToString(b[:])
 }

@@ -3,6 +3,7 @@ package resettest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,7 +24,6 @@ type MemStore struct {
 	tokens  map[string]reset.Token
 	limits  map[string]window
 	jobs    map[string]reset.Job
-	seq     uint64
 	secrets map[string][]byte
 }
 
@@ -97,22 +97,43 @@ func (s *MemStore) ClaimToken(ctx context.Context, id string, now, until time.Ti
 	if now.Before(t.ClaimedUntil) {
 		return reset.Token{}, reset.ErrTokenClaimed
 	}
-	t.ClaimedUntil = until
+	t.ClaimedUntil, t.ClaimedBy = until, nonce()
 	s.tokens[id] = t
 	return t, nil
 }
 
-// ReleaseToken clears the token's claim; a missing token is not an error.
-func (s *MemStore) ReleaseToken(ctx context.Context, id string) error {
+// ReleaseToken clears owner's claim; a missing or unclaimed token is not an error, another
+// owner's claim is ErrLeaseLost.
+func (s *MemStore) ReleaseToken(ctx context.Context, id, owner string) error {
 	defer s.mu.Unlock()
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
-	if t, ok := s.tokens[id]; ok {
-		t.ClaimedUntil = time.Time{}
-		s.tokens[id] = t
+	t, ok := s.tokens[id]
+	switch {
+	case !ok || t.ClaimedBy == "":
+		return nil
+	case t.ClaimedBy != owner:
+		return reset.ErrLeaseLost
 	}
+	t.ClaimedUntil, t.ClaimedBy = time.Time{}, ""
+	s.tokens[id] = t
 	return nil
+}
+
+// CountTokens returns how many tokens are stored.
+func (s *MemStore) CountTokens(ctx context.Context) (int, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	return len(s.tokens), nil
+}
+
+func nonce() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // DeleteUserTokens deletes the account's tokens and returns how many there were.
@@ -184,25 +205,40 @@ func (s *MemStore) Allow(ctx context.Context, key string, n int, win time.Durati
 	if !now.Before(w.end) {
 		w = window{end: now.Add(win)}
 	}
+	if w.count >= n {
+		s.limits[key] = w
+		return false, w.end.Sub(now), nil
+	}
 	w.count++
 	s.limits[key] = w
-	if w.count <= n {
+	return true, 0, nil
+}
+
+// Peek reports whether Allow would admit one more event for key at now.
+func (s *MemStore) Peek(ctx context.Context, key string, n int, now time.Time) (bool, time.Duration, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return false, 0, err
+	}
+	w, ok := s.limits[key]
+	if !ok || !now.Before(w.end) || w.count < n {
 		return true, 0, nil
 	}
 	return false, w.end.Sub(now), nil
 }
 
-// Enqueue stores j, giving it the next id when it has none.
+// Enqueue stores j unless a job with its id is stored already.
 func (s *MemStore) Enqueue(ctx context.Context, j reset.Job) error {
 	defer s.mu.Unlock()
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	if j.ID == "" {
-		s.seq++
-		j.ID = fmt.Sprintf("%016x", s.seq)
+		return errors.New("resettest: enqueue: job has no id")
 	}
-	s.jobs[j.ID] = j
+	if _, ok := s.jobs[j.ID]; !ok {
+		s.jobs[j.ID] = j
+	}
 	return nil
 }
 
@@ -225,28 +261,86 @@ func (s *MemStore) NextJob(ctx context.Context, now, until time.Time) (reset.Job
 		return reset.Job{}, reset.ErrNoJob
 	}
 	j := s.jobs[best]
-	j.LeasedUntil = until
+	j.LeasedUntil, j.LeasedBy = until, nonce()
 	s.jobs[best] = j
 	return j, nil
 }
 
-// AckJob deletes the job, or returns ErrJobNotFound.
-func (s *MemStore) AckJob(ctx context.Context, id string) error {
-	return s.DropJob(ctx, id)
+// fenced returns the stored job j.ID if j's lease still holds it.
+func (s *MemStore) fenced(j reset.Job) error {
+	stored, ok := s.jobs[j.ID]
+	switch {
+	case !ok:
+		return reset.ErrJobNotFound
+	case stored.LeasedBy != j.LeasedBy:
+		return reset.ErrLeaseLost
+	}
+	return nil
 }
 
-// RetryJob replaces the stored job with j and clears its lease, or returns ErrJobNotFound.
+// AckJob deletes the job if j's lease still holds it.
+func (s *MemStore) AckJob(ctx context.Context, j reset.Job) error {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	if err := s.fenced(j); err != nil {
+		return err
+	}
+	delete(s.jobs, j.ID)
+	return nil
+}
+
+// RetryJob replaces the stored job with j and clears its lease, if j's lease still holds it.
 func (s *MemStore) RetryJob(ctx context.Context, j reset.Job) error {
 	defer s.mu.Unlock()
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
-	if _, ok := s.jobs[j.ID]; !ok {
-		return reset.ErrJobNotFound
+	if err := s.fenced(j); err != nil {
+		return err
 	}
-	j.LeasedUntil = time.Time{}
+	j.LeasedUntil, j.LeasedBy = time.Time{}, ""
 	s.jobs[j.ID] = j
 	return nil
+}
+
+// Stats counts the jobs at now.
+func (s *MemStore) Stats(ctx context.Context, now time.Time) (reset.QueueStats, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return reset.QueueStats{}, err
+	}
+	var q reset.QueueStats
+	for _, j := range s.jobs {
+		switch {
+		case j.Dead:
+			q.Dead++
+		case now.Before(j.LeasedUntil):
+			q.Leased++
+		case now.Before(j.NotBefore):
+			q.Delayed++
+		default:
+			q.Due++
+		}
+	}
+	return q, nil
+}
+
+// DeleteDead deletes the jobs given up on before `before`.
+func (s *MemStore) DeleteDead(ctx context.Context, before time.Time) (int, error) {
+	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	for id, j := range s.jobs {
+		if j.Dead && j.DeadAt.Before(before) {
+			delete(s.jobs, id)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Jobs lists every job, oldest first.
