@@ -47,6 +47,14 @@ var (
 	// ErrUnavailable: a dependency (the app's database, the state store) failed while
 	// completing a reset; nothing was written and the user may try again.
 	ErrUnavailable = errors.New("temporarily unavailable")
+	// ErrNotResettable: the account's password is stored in a format resetgate cannot write
+	// (and no explicit scheme is configured), so it cannot be reset here. The worker mails
+	// such accounts no link; a user who still holds one sees that plainly.
+	ErrNotResettable = errors.New("this account's password cannot be reset here")
+	// ErrMailRejected marks a delivery failure that no retry can mend (the relay refused the
+	// recipient or the message for good, or the message cannot be built): the job is given up
+	// at once instead of minting a fresh link at every attempt. Mailers wrap it.
+	ErrMailRejected = errors.New("mail rejected permanently")
 )
 
 // RateLimitError is returned when a per-client limit is hit. Per-account limits never
@@ -84,11 +92,12 @@ type Users interface {
 	FindUser(ctx context.Context, email string) (User, error)
 	// UserByID returns the account with the given id, or ErrUserNotFound.
 	UserByID(ctx context.Context, id string) (User, error)
-	// SetPassword replaces the account's hash with newHash if its hash is still oldHash
-	// (compare-and-swap), running the configured after-reset statements in the same
-	// transaction. It returns ErrPasswordChanged, and writes nothing, if the hash differs or
-	// the account is gone.
-	SetPassword(ctx context.Context, id, oldHash, newHash string) error
+	// SetPassword replaces the hash of the account u.ID with newHash if its hash and address
+	// are still u.PasswordHash and u.Email (compare-and-swap), running the configured
+	// after-reset statements in the same transaction. It returns ErrPasswordChanged, and
+	// writes nothing, if either differs or the account is gone; a *PolicyError if the store
+	// refuses the password under its own policy (a directory's password policy).
+	SetPassword(ctx context.Context, u User, newHash string) error
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 }

@@ -97,7 +97,7 @@ func BenchmarkStore(b *testing.B, open func(testing.TB) reset.Store) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := s.AckJob(b.Context(), j.ID); err != nil {
+			if err := s.AckJob(b.Context(), j); err != nil {
 				b.Fatal(err)
 			}
 		}

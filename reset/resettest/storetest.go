@@ -460,8 +460,8 @@ func testReleaseToken(t *testing.T, f Factory) {
 	now := start()
 	tok := newToken("u1", now, time.Hour)
 	mustSaveToken(t, s, tok)
-	mustClaim(t, s, tok.ID, now, now.Add(time.Minute))
-	if err := s.ReleaseToken(t.Context(), tok.ID); err != nil {
+	c := mustClaim(t, s, tok.ID, now, now.Add(time.Minute))
+	if err := s.ReleaseToken(t.Context(), tok.ID, c.ClaimedBy); err != nil {
 		t.Fatalf("ReleaseToken(%q) = %v, want nil", tok.ID, err)
 	}
 	if got := mustToken(t, s, tok.ID); !sameToken(got, tok) {
@@ -473,7 +473,7 @@ func testReleaseToken(t *testing.T, f Factory) {
 func testReleaseUnknown(t *testing.T, f Factory) {
 	s := f.open(t)
 	_, id := reset.NewToken()
-	if err := s.ReleaseToken(t.Context(), id); err != nil {
+	if err := s.ReleaseToken(t.Context(), id, ""); err != nil {
 		t.Errorf("ReleaseToken(%q) of a missing token = %v, want nil", id, err)
 	}
 	wantTokenGone(t, s, id)
@@ -717,7 +717,7 @@ func testEnqueueGivenID(t *testing.T, f Factory) {
 	if got := mustJobs(t, s); len(got) != 1 || !sameJob(got[0], j) {
 		t.Fatalf("Jobs() = %+v, want [%+v]", got, j)
 	}
-	if err := s.AckJob(t.Context(), j.ID); err != nil {
+	if err := s.AckJob(t.Context(), j); err != nil {
 		t.Errorf("AckJob(%q) = %v, want nil", j.ID, err)
 	}
 }
@@ -822,10 +822,10 @@ func testAckJob(t *testing.T, f Factory) {
 	now := start()
 	js := mustEnqueueAll(t, s, now, "a@example.com", "b@example.com")
 	j := mustNextJob(t, s, now, now.Add(time.Minute))
-	if err := s.AckJob(t.Context(), j.ID); err != nil {
+	if err := s.AckJob(t.Context(), j); err != nil {
 		t.Fatalf("AckJob(%q) = %v, want nil", j.ID, err)
 	}
-	if err := s.AckJob(t.Context(), j.ID); !errors.Is(err, reset.ErrJobNotFound) {
+	if err := s.AckJob(t.Context(), j); !errors.Is(err, reset.ErrJobNotFound) {
 		t.Errorf("second AckJob(%q) = %v, want %v", j.ID, err, reset.ErrJobNotFound)
 	}
 	if got := mustJobs(t, s); len(got) != 1 || got[0].ID != js[1].ID {
@@ -922,7 +922,7 @@ func testUnknownJob(t *testing.T, f Factory) {
 	now := start()
 	mustEnqueueAll(t, s, now, "a@example.com")
 	const id = "no-such-job"
-	if err := s.AckJob(t.Context(), id); !errors.Is(err, reset.ErrJobNotFound) {
+	if err := s.AckJob(t.Context(), reset.Job{ID: id}); !errors.Is(err, reset.ErrJobNotFound) {
 		t.Errorf("AckJob(%q) = %v, want %v", id, err, reset.ErrJobNotFound)
 	}
 	if err := s.DropJob(t.Context(), id); !errors.Is(err, reset.ErrJobNotFound) {

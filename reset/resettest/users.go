@@ -83,16 +83,17 @@ func (u *Users) UserByID(ctx context.Context, id string) (reset.User, error) {
 	return reset.User{}, reset.ErrUserNotFound
 }
 
-// SetPassword replaces the account's hash with newHash if it is still oldHash, and returns
-// ErrPasswordChanged, changing nothing, if it is not or the account is gone.
-func (u *Users) SetPassword(ctx context.Context, id, oldHash, newHash string) error {
+// SetPassword replaces the account's hash with newHash if its hash and address are still
+// those of old, and returns ErrPasswordChanged, changing nothing, if not or the account is
+// gone.
+func (u *Users) SetPassword(ctx context.Context, old reset.User, newHash string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if err := u.enter(SetPassword); err != nil {
 		return err
 	}
-	i := u.index(id)
-	if i < 0 || u.users[i].PasswordHash != oldHash {
+	i := u.index(old.ID)
+	if i < 0 || u.users[i].PasswordHash != old.PasswordHash || u.users[i].Email != old.Email {
 		return reset.ErrPasswordChanged
 	}
 	u.users[i].PasswordHash = newHash

@@ -55,7 +55,7 @@ func TestUsersSetPassword(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			u := resettest.NewUsers(alice)
-			if err := u.SetPassword(t.Context(), tt.id, tt.old, "new"); !errors.Is(err, tt.want) {
+			if err := u.SetPassword(t.Context(), reset.User{ID: tt.id, Email: alice.Email, PasswordHash: tt.old}, "new"); !errors.Is(err, tt.want) {
 				t.Errorf("SetPassword(%q, %q) = %v, want %v", tt.id, tt.old, err, tt.want)
 			}
 			if got := u.Hash("1"); got != tt.wantHash {
@@ -68,7 +68,7 @@ func TestUsersSetPassword(t *testing.T) {
 func TestUsersChangedElsewhere(t *testing.T) {
 	u := resettest.NewUsers(alice)
 	u.SetHash("1", "changed-in-app")
-	if err := u.SetPassword(t.Context(), "1", "h1", "new"); !errors.Is(err, reset.ErrPasswordChanged) {
+	if err := u.SetPassword(t.Context(), alice, "new"); !errors.Is(err, reset.ErrPasswordChanged) {
 		t.Errorf("SetPassword after SetHash = %v, want %v", err, reset.ErrPasswordChanged)
 	}
 	u.SetEmail("1", "alice@new.example")
@@ -88,13 +88,13 @@ func TestUsersFailures(t *testing.T) {
 	if _, err := u.UserByID(t.Context(), "1"); err != nil {
 		t.Errorf("UserByID with a failure queued for SetPassword = %v, want nil", err)
 	}
-	if err := u.SetPassword(t.Context(), "1", "h1", "new"); !errors.Is(err, down) {
+	if err := u.SetPassword(t.Context(), alice, "new"); !errors.Is(err, down) {
 		t.Errorf("SetPassword = %v, want the injected %v", err, down)
 	}
 	if got := u.Hash("1"); got != "h1" {
 		t.Errorf("Hash after a failed SetPassword = %q, want %q", got, "h1")
 	}
-	if err := u.SetPassword(t.Context(), "1", "h1", "new"); err != nil {
+	if err := u.SetPassword(t.Context(), alice, "new"); err != nil {
 		t.Errorf("second SetPassword = %v, want nil (the failure was for one call)", err)
 	}
 

@@ -1,0 +1,227 @@
+package reset
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+const (
+	// writeTimeout bounds the write of a claimed reset: the new hash, the notice and the
+	// token cleanup. It runs detached from the request, so that a client that hangs up right
+	// after the claim cannot leave the reset half done or suppress the notice (issue 20).
+	writeTimeout = 30 * time.Second
+	// claimWait bounds how long a second submission of the same link waits for the first.
+	claimWait = 30 * time.Second
+	// claimPoll is how often that waiting submission looks again.
+	claimPoll = 50 * time.Millisecond
+)
+
+// errDoneElsewhere: a concurrent submission of the same link changed the password.
+var errDoneElsewhere = errors.New("reset completed by a concurrent submission")
+
+// CompleteReset sets a new password through the link raw. It checks the link and the policy,
+// claims the token atomically (of concurrent submissions exactly one writes), hashes the
+// password in the app's format, queues the "password changed" notice durably, writes the hash
+// with compare-and-swap (plus the after-reset statements) and deletes all the account's
+// tokens.
+//
+// A second submission of the same link while the first is writing (a double click) waits for
+// it and then answers as it did: done, or the first gave up and this one writes.
+//
+// The returned Pending is set whenever the link was valid (also with a *PolicyError, so the
+// form can be shown again). Errors: ErrTokenInvalid, *PolicyError (nothing consumed: the user
+// can correct and resubmit), *RateLimitError, ErrNotResettable (the account's hash format
+// cannot be written), ErrUnavailable (nothing written; the token is released for a retry).
+func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clientIP string) (Pending, error) {
+	p, err := s.CheckToken(ctx, raw, clientIP)
+	if err != nil {
+		return Pending{}, err
+	}
+	u := p.User
+	hasher, err := s.hashers.For(u.ID, u.PasswordHash)
+	if err != nil {
+		s.observe(EventNotResettable)
+		s.log.WarnContext(ctx, "no hash scheme can be written for this account; set [users] hash explicitly", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "not_resettable", "err", err)
+		return p, ErrNotResettable
+	}
+	problems, err := s.checkPassword(ctx, password, again, u, hasher.MaxPasswordBytes())
+	if err != nil {
+		return p, ErrUnavailable
+	}
+	if len(problems) > 0 {
+		s.observe(EventPasswordRefused)
+		s.log.InfoContext(ctx, "new password refused", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "policy", "problems", len(problems))
+		return p, &PolicyError{Problems: problems}
+	}
+	owner, err := s.claim(ctx, p, clientIP)
+	if errors.Is(err, errDoneElsewhere) {
+		return p, nil
+	}
+	if err != nil {
+		return p, err
+	}
+	newHash, err := s.hash(ctx, hasher, password)
+	if err != nil {
+		s.release(ctx, p.Token.ID, owner)
+		s.log.ErrorContext(ctx, "hashing failed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
+		return p, ErrUnavailable
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	now := s.now()
+	// The notice is queued before the write, tagged with the fingerprints before and after:
+	// the worker sends it once the account no longer has the old password, and drops it if
+	// the write never happened. Neither a hang-up nor a crash between write and queue can
+	// suppress it (issue 20).
+	notice := Job{ID: NewJobID(now), Kind: JobNotice, UserID: u.ID, ClientIP: clientIP, CreatedAt: now, NotBefore: now,
+		OldFingerprint: p.Token.Fingerprint, NewFingerprint: Fingerprint(newHash, u.Email)}
+	if err := s.store.Enqueue(wctx, notice); err != nil {
+		s.release(ctx, p.Token.ID, owner)
+		s.observe(EventQueueFailed)
+		s.log.ErrorContext(ctx, "password-changed notice could not be queued; nothing written", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
+		return p, ErrUnavailable
+	}
+	s.depth.Add(1)
+	if err := s.users.SetPassword(wctx, u, newHash); err != nil {
+		if err := s.settle(wctx, p, owner, notice.ID, newHash, clientIP, err); err != nil {
+			return p, err
+		}
+	}
+	s.observe(EventTokenUsed)
+	s.observe(EventPasswordChanged)
+	s.log.InfoContext(ctx, "password changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "changed", "scheme", hasher.Scheme())
+	s.deleteTokens(wctx, u.ID)
+	s.Wake()
+	return p, nil
+}
+
+// claim takes the token for this completion and returns the claim's owner. When another
+// completion holds it, claim waits for that one to end: errDoneElsewhere if it changed the
+// password, else (it gave up and released the token) it claims again.
+func (s *Service) claim(ctx context.Context, p Pending, clientIP string) (string, error) {
+	wctx, cancel := context.WithTimeout(ctx, claimWait)
+	defer cancel()
+	for {
+		now := s.now()
+		t, err := s.store.ClaimToken(wctx, p.Token.ID, now, now.Add(DefaultClaimLease))
+		switch {
+		case err == nil:
+			return t.ClaimedBy, nil
+		case errors.Is(err, ErrTokenNotFound):
+			return "", s.afterConcurrent(wctx, p, clientIP)
+		case !errors.Is(err, ErrTokenClaimed):
+			s.log.ErrorContext(ctx, "token store failed", "event", "reset.complete", "ip", clientIP, "user_id", p.User.ID, "err", err)
+			return "", ErrUnavailable
+		}
+		s.log.InfoContext(ctx, "link is being used by a concurrent submission; waiting for it", "event", "reset.complete", "ip", clientIP, "user_id", p.User.ID, "outcome", "in_progress")
+		if err := s.waitClaim(wctx, p.Token.ID); err != nil {
+			s.log.WarnContext(ctx, "gave up waiting for a concurrent submission", "event", "reset.complete", "ip", clientIP, "user_id", p.User.ID, "err", err)
+			return "", ErrUnavailable
+		}
+	}
+}
+
+// waitClaim returns once the token's claim is gone (released, lapsed, or the token deleted).
+func (s *Service) waitClaim(ctx context.Context, id string) error {
+	tick := time.NewTicker(claimPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		t, err := s.store.Token(ctx, id)
+		switch {
+		case errors.Is(err, ErrTokenNotFound):
+			return nil
+		case err != nil:
+			return err
+		case t.ClaimedBy == "" || !s.now().Before(t.ClaimedUntil):
+			return nil
+		}
+	}
+}
+
+// afterConcurrent decides, once the token is gone, whether another submission changed the
+// password (so this one is done too) or the link died for another reason.
+func (s *Service) afterConcurrent(ctx context.Context, p Pending, clientIP string) error {
+	cur, err := s.users.UserByID(ctx, p.User.ID)
+	if err != nil {
+		return s.invalid(ctx, clientIP, p.User.ID, "already_used")
+	}
+	if Fingerprint(cur.PasswordHash, cur.Email) != p.Token.Fingerprint {
+		s.log.InfoContext(ctx, "password changed by a concurrent submission of the same link", "event", "reset.complete", "ip", clientIP, "user_id", p.User.ID, "outcome", "changed_concurrently")
+		return errDoneElsewhere
+	}
+	return s.invalid(ctx, clientIP, p.User.ID, "already_used")
+}
+
+// settle decides what a failed write did. A definite refusal (the hash changed meanwhile, or
+// the directory's policy said no) is final; any other error may have come after the commit
+// (a lost COMMIT reply), so the account is read again: the new hash in place means success
+// (nil); the old one means nothing happened, and the token is released for a retry.
+func (s *Service) settle(ctx context.Context, p Pending, owner, noticeID, newHash, clientIP string, werr error) error {
+	u := p.User
+	var policy *PolicyError
+	switch {
+	case errors.Is(werr, ErrPasswordChanged):
+		s.dropNotice(ctx, noticeID)
+		s.deleteTokens(ctx, u.ID)
+		return s.invalid(ctx, clientIP, u.ID, "account_changed")
+	case errors.As(werr, &policy):
+		s.dropNotice(ctx, noticeID)
+		s.release(ctx, p.Token.ID, owner)
+		s.observe(EventPasswordRefused)
+		s.log.InfoContext(ctx, "new password refused by the user store's policy", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "policy", "problems", len(policy.Problems))
+		return policy
+	}
+	cur, err := s.users.UserByID(ctx, u.ID)
+	switch {
+	case err == nil && cur.PasswordHash == newHash:
+		s.log.WarnContext(ctx, "the write reported an error, but the new password is in place", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", werr)
+		return nil
+	case err == nil && Fingerprint(cur.PasswordHash, cur.Email) == p.Token.Fingerprint:
+		s.dropNotice(ctx, noticeID)
+		s.release(ctx, p.Token.ID, owner)
+		s.observe(EventStoreWriteFailed)
+		s.log.ErrorContext(ctx, "writing the new password failed; nothing changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "app_write_failed", "err", werr)
+		return ErrUnavailable
+	case err == nil:
+		s.deleteTokens(ctx, u.ID)
+		return s.invalid(ctx, clientIP, u.ID, "account_changed")
+	}
+	// Unknown: keep the claim (it lapses) and the notice (the worker sends it only if the
+	// password did change).
+	s.observe(EventStoreWriteFailed)
+	s.log.ErrorContext(ctx, "writing the new password failed and the account could not be read back; the notice follows if it was written", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "app_write_unknown", "err", werr, "read_err", err)
+	return ErrUnavailable
+}
+
+func (s *Service) release(ctx context.Context, id, owner string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := s.store.ReleaseToken(rctx, id, owner); err != nil {
+		s.log.ErrorContext(ctx, "token could not be released", "event", "reset.complete", "err", err)
+	}
+}
+
+func (s *Service) dropNotice(ctx context.Context, id string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := s.store.DropJob(rctx, id); err != nil && !errors.Is(err, ErrJobNotFound) {
+		// The worker drops it too, once it sees the old password still in place.
+		s.log.WarnContext(ctx, "unneeded notice could not be dropped", "event", "reset.complete", "job", id, "err", err)
+	}
+}
+
+func (s *Service) deleteTokens(ctx context.Context, userID string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if _, err := s.store.DeleteUserTokens(rctx, userID); err != nil {
+		// The claim still blocks reuse until it lapses, and the fingerprint no longer
+		// matches the new hash, so the link is dead either way.
+		s.log.ErrorContext(ctx, "tokens could not be deleted", "event", "reset.complete", "user_id", userID, "err", err)
+	}
+}
