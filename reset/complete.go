@@ -2,7 +2,11 @@ package reset
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -20,6 +24,9 @@ const (
 // errDoneElsewhere: a concurrent submission of the same link changed the password.
 var errDoneElsewhere = errors.New("reset completed by a concurrent submission")
 
+// errSpentJustNow: the link was used moments ago to set the account's current password.
+var errSpentJustNow = errors.New("link used moments ago")
+
 // CompleteReset sets a new password through the link raw. It checks the link and the policy,
 // claims the token atomically (of concurrent submissions exactly one writes), hashes the
 // password in the app's format, queues the "password changed" notice durably, writes the hash
@@ -34,7 +41,11 @@ var errDoneElsewhere = errors.New("reset completed by a concurrent submission")
 // can correct and resubmit), *RateLimitError, ErrNotResettable (the account's hash format
 // cannot be written), ErrUnavailable (nothing written; the token is released for a retry).
 func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clientIP string) (Pending, error) {
-	p, err := s.CheckToken(ctx, raw, clientIP)
+	mark := spentMark(raw, password)
+	p, err := s.checkToken(ctx, raw, clientIP, mark)
+	if errors.Is(err, errSpentJustNow) {
+		return p, nil
+	}
 	if err != nil {
 		return Pending{}, err
 	}
@@ -54,7 +65,7 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 		s.log.InfoContext(ctx, "new password refused", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "policy", "problems", len(problems))
 		return p, &PolicyError{Problems: problems}
 	}
-	owner, err := s.claim(ctx, p, clientIP)
+	owner, err := s.claim(ctx, p, clientIP, mark)
 	if errors.Is(err, errDoneElsewhere) {
 		return p, nil
 	}
@@ -91,29 +102,64 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 	s.observe(EventTokenUsed)
 	s.observe(EventPasswordChanged)
 	s.log.InfoContext(ctx, "password changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "changed", "scheme", hasher.Scheme())
-	s.deleteTokens(wctx, u.ID)
+	s.spend(wctx, p.Token, notice.NewFingerprint, mark)
 	s.Wake()
 	return p, nil
+}
+
+// usedMark prefixes the fingerprint of a spent link's tombstone. No account's fingerprint
+// has it, so a tombstone never passes as a live link.
+const usedMark = "used:"
+
+// spentMark identifies one submission (link and password) without storing anything that
+// helps guess the password: an HMAC keyed with the raw link, which the store never holds.
+func spentMark(raw, password string) string {
+	m := hmac.New(sha256.New, []byte(raw))
+	m.Write([]byte(password))
+	return hex.EncodeToString(m.Sum(nil)[:8])
+}
+
+// tombstone is the fingerprint a spent link's record keeps, given the account's new one.
+func tombstone(newFingerprint, mark string) string { return usedMark + newFingerprint + "." + mark }
+
+// spend replaces the account's tokens by a short-lived tombstone of the link just used, so
+// that the same submission arriving just after this one finished (a double click) answers
+// "done" as this one did, instead of "link invalid" (issue 20). Any other use of the link,
+// another password included, stays refused.
+func (s *Service) spend(ctx context.Context, t Token, newFingerprint, mark string) {
+	tomb := Token{ID: t.ID, UserID: t.UserID, Email: t.Email, Fingerprint: tombstone(newFingerprint, mark),
+		IssuedAt: t.IssuedAt, ExpiresAt: s.now().Add(claimWait)}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	// SaveToken deletes the account's other tokens, this one's live record included.
+	if err := s.store.SaveToken(rctx, tomb); err != nil {
+		s.deleteTokens(ctx, t.UserID)
+	}
 }
 
 // claim takes the token for this completion and returns the claim's owner. When another
 // completion holds it, claim waits for that one to end: errDoneElsewhere if it changed the
 // password, else (it gave up and released the token) it claims again.
-func (s *Service) claim(ctx context.Context, p Pending, clientIP string) (string, error) {
+func (s *Service) claim(ctx context.Context, p Pending, clientIP, mark string) (string, error) {
 	wctx, cancel := context.WithTimeout(ctx, claimWait)
 	defer cancel()
 	for {
 		now := s.now()
 		t, err := s.store.ClaimToken(wctx, p.Token.ID, now, now.Add(DefaultClaimLease))
 		switch {
-		case err == nil:
+		case err == nil && t.Fingerprint == p.Token.Fingerprint:
 			return t.ClaimedBy, nil
+		case err == nil:
+			// The record is now the tombstone of a concurrent submission that finished.
+			s.release(ctx, t.ID, t.ClaimedBy)
+			return "", s.afterConcurrent(wctx, p, t, clientIP, mark)
 		case errors.Is(err, ErrTokenNotFound):
-			return "", s.afterConcurrent(wctx, p, clientIP)
+			return "", s.afterConcurrent(wctx, p, Token{}, clientIP, mark)
 		case !errors.Is(err, ErrTokenClaimed):
 			s.log.ErrorContext(ctx, "token store failed", "event", "reset.complete", "ip", clientIP, "user_id", p.User.ID, "err", err)
 			return "", ErrUnavailable
 		}
+		s.observe(EventCompletionWaits)
 		s.log.InfoContext(ctx, "link is being used by a concurrent submission; waiting for it", "event", "reset.complete", "ip", clientIP, "user_id", p.User.ID, "outcome", "in_progress")
 		if err := s.waitClaim(wctx, p.Token.ID); err != nil {
 			s.log.WarnContext(ctx, "gave up waiting for a concurrent submission", "event", "reset.complete", "ip", clientIP, "user_id", p.User.ID, "err", err)
@@ -138,20 +184,26 @@ func (s *Service) waitClaim(ctx context.Context, id string) error {
 			return nil
 		case err != nil:
 			return err
-		case t.ClaimedBy == "" || !s.now().Before(t.ClaimedUntil):
+		case t.ClaimedBy == "" || !s.now().Before(t.ClaimedUntil) || strings.HasPrefix(t.Fingerprint, usedMark):
 			return nil
 		}
 	}
 }
 
-// afterConcurrent decides, once the token is gone, whether another submission changed the
-// password (so this one is done too) or the link died for another reason.
-func (s *Service) afterConcurrent(ctx context.Context, p Pending, clientIP string) error {
+// afterConcurrent decides, once the live token is gone, whether the same submission made
+// concurrently changed the password (so this one is done too) or the link died for another
+// reason. tomb is the link's tombstone, if one was found.
+func (s *Service) afterConcurrent(ctx context.Context, p Pending, tomb Token, clientIP, mark string) error {
 	cur, err := s.users.UserByID(ctx, p.User.ID)
 	if err != nil {
 		return s.invalid(ctx, clientIP, p.User.ID, "already_used")
 	}
-	if Fingerprint(cur.PasswordHash, cur.Email) != p.Token.Fingerprint {
+	if tomb.ID == "" {
+		if tomb, err = s.store.Token(ctx, p.Token.ID); err != nil {
+			return s.invalid(ctx, clientIP, p.User.ID, "already_used")
+		}
+	}
+	if tomb.Fingerprint == tombstone(Fingerprint(cur.PasswordHash, cur.Email), mark) {
 		s.log.InfoContext(ctx, "password changed by a concurrent submission of the same link", "event", "reset.complete", "ip", clientIP, "user_id", p.User.ID, "outcome", "changed_concurrently")
 		return errDoneElsewhere
 	}

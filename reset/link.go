@@ -27,6 +27,12 @@ const (
 // client over its own limit is refused before the lookup, but nobody else's guessing can
 // refuse a real link (issue 16: 21 addresses guessing garbage kept every user's link at 429).
 func (s *Service) CheckToken(ctx context.Context, raw, clientIP string) (Pending, error) {
+	return s.checkToken(ctx, raw, clientIP, "")
+}
+
+// checkToken is CheckToken for a submission whose spentMark is mark ("" for none): when the
+// link was used moments ago by the same submission it returns errSpentJustNow.
+func (s *Service) checkToken(ctx context.Context, raw, clientIP, mark string) (Pending, error) {
 	tun := s.tune()
 	if !tun.TokenPerIP.Unlimited() {
 		ok, retry, err := s.store.Peek(ctx, guessIPKey+limitKey(clientIP), tun.TokenPerIP.N, s.now())
@@ -38,16 +44,20 @@ func (s *Service) CheckToken(ctx context.Context, raw, clientIP string) (Pending
 			return Pending{}, s.limitedGuess(ctx, clientIP, "ip", retry)
 		}
 	}
-	p, why, err := s.lookupToken(ctx, raw, clientIP)
+	p, why, err := s.lookupToken(ctx, raw, clientIP, mark)
 	if why == "" {
 		return p, err
+	}
+	if why == "spent" {
+		// Not a guess: the same submission, made moments ago (a double-clicked submit).
+		return p, errSpentJustNow
 	}
 	return Pending{}, s.failedCheck(ctx, tun, clientIP, p.Token.UserID, why)
 }
 
 // lookupToken finds the pending reset of raw. A failed check returns why (for the log and
 // the limits); a dependency failure returns ErrUnavailable with why empty.
-func (s *Service) lookupToken(ctx context.Context, raw, clientIP string) (p Pending, why string, err error) {
+func (s *Service) lookupToken(ctx context.Context, raw, clientIP, mark string) (p Pending, why string, err error) {
 	if !ValidTokenShape(raw) {
 		return Pending{}, "malformed", nil
 	}
@@ -75,7 +85,11 @@ func (s *Service) lookupToken(ctx context.Context, raw, clientIP string) (p Pend
 	}
 	// The account's hash or address changed by another path since the link was sent: the link
 	// died with them (SECURITY.md RQ-TOK-06).
-	if Fingerprint(u.PasswordHash, u.Email) != t.Fingerprint {
+	if fp := Fingerprint(u.PasswordHash, u.Email); fp != t.Fingerprint {
+		if mark != "" && t.Fingerprint == tombstone(fp, mark) {
+			p.User = u
+			return p, "spent", nil
+		}
 		return p, "account_changed", nil
 	}
 	p.User = u

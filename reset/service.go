@@ -92,11 +92,14 @@ const (
 	// EventResetHandled: the worker handled a reset request. Whether an account matched is
 	// deliberately not an event of its own: metrics must not tell whether an address has an
 	// account (issue 16, SECURITY.md RQ-ADM-01); the audit log has the outcome.
-	EventResetHandled     Event = "reset_handled"
-	EventNotResettable    Event = "account_not_resettable"
-	EventTokenInvalid     Event = "token_invalid"
-	EventTokenExpired     Event = "token_expired"
-	EventTokenUsed        Event = "token_used"
+	EventResetHandled  Event = "reset_handled"
+	EventNotResettable Event = "account_not_resettable"
+	EventTokenInvalid  Event = "token_invalid"
+	EventTokenExpired  Event = "token_expired"
+	EventTokenUsed     Event = "token_used"
+	// EventCompletionWaits: a submission found its link being used by another one (a double
+	// click) and waits for it.
+	EventCompletionWaits  Event = "completion_waits"
 	EventMailSent         Event = "mail_sent"
 	EventMailFailed       Event = "mail_failed"
 	EventMailGivenUp      Event = "mail_given_up"
