@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,8 +43,11 @@ type app struct {
 	proxy   *proxy.Proxy
 	web     *web.Handler
 	metrics *metrics
+	health  *health
+	ips     *clientip.Resolver
 	handler http.Handler // the public listener's handler: access log and metrics around web
 
+	inflight  sync.WaitGroup // requests being handled, for shutdown
 	accessLog atomic.Value   // string: all | reset | off (changed on SIGHUP)
 	level     *slog.LevelVar // the log level (changed on SIGHUP); nil for commands
 	getenv    func(string) string
@@ -127,6 +131,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if site == "" {
 		site = cfg.public.Hostname()
 	}
+	a.health = newHealth(a)
 	a.metrics = newMetrics(a)
 	a.svc, err = reset.New(reset.Options{
 		Users: a.users, Store: a.store, Mailer: a.mailer, Hashers: hashers, Mail: mail,
@@ -136,7 +141,8 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		MinPassword: cfg.Reset.MinPasswordLength, MaxPassword: cfg.Reset.MaxPasswordLength,
 		PerEmail: cfg.rates["limits.per_email"], PerIP: cfg.rates["limits.per_ip"],
 		TokenPerIP: cfg.rates["limits.token_per_ip"], TokenGlobal: cfg.rates["limits.token_global"],
-		MaxAttempts: cfg.Mail.MaxAttempts, Logger: log,
+		MailGlobal: cfg.rates["limits.mail_global"], MailPerDomain: cfg.rates["limits.mail_per_domain"],
+		QueueMax: cfg.Limits.QueueMax, Drain: cfg.drain(), MaxAttempts: cfg.Mail.MaxAttempts, Logger: log,
 		Observe: a.metrics.observe, ObserveHashing: a.metrics.observeHashing,
 	})
 	if err != nil {
@@ -146,6 +152,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if err != nil {
 		return nil, err
 	}
+	a.ips = ips
 	if a.proxy, err = proxy.New(proxy.Options{Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log,
 		DropCookies: []string{web.CookieName(cfg.public)}}); err != nil {
 		return nil, err
@@ -162,7 +169,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		return nil, err
 	}
 	a.accessLog.Store(cfg.AccessLog)
-	a.handler = instrument(log, cfg.Prefix, &a.accessLog, a.metrics, a.web)
+	a.handler = instrument(log, cfg.Prefix, &a.accessLog, a.metrics, a.web, ips.IP, &a.inflight)
 	return a, nil
 }
 
@@ -213,46 +220,6 @@ func (a *app) Close() {
 			a.log.Error("closing the state store failed", "err", err)
 		}
 	}
-}
-
-// ready runs the readiness checks: each dependency, by name, with its latency and error.
-func (a *app) ready(ctx context.Context) []checkResult {
-	checks := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{"store", a.store.Ping},
-		{"database", a.users.Ping},
-		{"upstream", func(ctx context.Context) error { return dialUpstream(ctx, a.cfg) }},
-		{"mail", a.mailer.Check},
-	}
-	out := make([]checkResult, len(checks))
-	done := make(chan struct{}, len(checks))
-	for i, c := range checks {
-		go func() {
-			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			start := time.Now()
-			err := c.fn(ctx)
-			out[i] = checkResult{Name: c.name, OK: err == nil, Latency: time.Since(start)}
-			if err != nil {
-				out[i].Error = err.Error()
-			}
-			done <- struct{}{}
-		}()
-	}
-	for range checks {
-		<-done
-	}
-	return out
-}
-
-type checkResult struct {
-	Name    string        `json:"name"`
-	OK      bool          `json:"ok"`
-	Latency time.Duration `json:"-"`
-	Ms      float64       `json:"latency_ms"`
-	Error   string        `json:"error,omitempty"`
 }
 
 // dialUpstream checks that the app accepts TCP connections.

@@ -74,11 +74,16 @@ func defaultConfig() Config {
 			TokenTTL: duration{reset.DefaultTokenTTL}, MinPasswordLength: reset.DefaultMinPassword,
 			MaxPasswordLength: reset.DefaultMaxPassword, MinStrength: 3,
 		},
-		Limits: LimitsConfig{PerEmail: "3/hour", PerIP: "20/hour", TokenPerIP: "30/hour", TokenGlobal: "600/minute"},
-		Store:  StoreConfig{Backend: "bolt", KeyPrefix: "resetgate:"},
-		Admin:  AdminConfig{Listen: "127.0.0.1:9090"},
+		Limits: LimitsConfig{PerEmail: "3/hour", PerIP: "20/hour", TokenPerIP: "30/hour", TokenGlobal: "600/minute",
+			QueueMax: 10000, MailGlobal: "1000/hour", MailPerDomain: "300/hour"},
+		Store: StoreConfig{Backend: "bolt", KeyPrefix: "resetgate:"},
+		Admin: AdminConfig{Listen: "127.0.0.1:9090"},
 	}
 }
+
+// drain is how long mail jobs in hand may still run at shutdown: the same grace as requests,
+// since both drain side by side.
+func (c *Config) drain() time.Duration { return max(c.ShutdownGrace.Duration, time.Second) }
 
 // complain reports one problem with the value of a dotted key; validation calls it for each.
 type complain func(key, format string, args ...any)

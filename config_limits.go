@@ -12,18 +12,25 @@ type LimitsConfig struct {
 	TokenPerIP     string   `toml:"token_per_ip"`
 	TokenGlobal    string   `toml:"token_global"`
 	TrustedProxies []string `toml:"trusted_proxies"`
+	QueueMax       int      `toml:"queue_max"`
+	MailGlobal     string   `toml:"mail_global"`
+	MailPerDomain  string   `toml:"mail_per_domain"`
 }
 
 // validate checks [limits] and returns the parsed rates by dotted key.
 func (l *LimitsConfig) validate(bad complain) map[string]reset.Rate {
 	rates := map[string]reset.Rate{}
 	for key, v := range map[string]string{"limits.per_email": l.PerEmail, "limits.per_ip": l.PerIP,
-		"limits.token_per_ip": l.TokenPerIP, "limits.token_global": l.TokenGlobal} {
+		"limits.token_per_ip": l.TokenPerIP, "limits.token_global": l.TokenGlobal,
+		"limits.mail_global": l.MailGlobal, "limits.mail_per_domain": l.MailPerDomain} {
 		rate, err := reset.ParseRate(v)
 		if err != nil {
 			bad(key, "%v", err)
 		}
 		rates[key] = rate
+	}
+	if l.QueueMax < 0 {
+		bad("limits.queue_max", "must not be negative (0 means no bound, which lets a flood grow the state file)")
 	}
 	if _, err := clientip.New(l.TrustedProxies); err != nil {
 		bad("limits.trusted_proxies", "%v", err)

@@ -1,5 +1,7 @@
 package main
 
+import "resetgate/reset"
+
 // MailConfig is [mail].
 type MailConfig struct {
 	Transport    string     `toml:"transport"`
@@ -26,8 +28,8 @@ func (m *MailConfig) validate(getenv func(string) string, bad complain) {
 	if m.From == "" {
 		bad("mail.from", "required, e.g. \"Example App <no-reply@example.com>\"")
 	}
-	if m.MaxAttempts < 1 {
-		bad("mail.max_attempts", "must be at least 1")
+	if m.MaxAttempts < 1 || m.MaxAttempts > reset.MaxMaxAttempts {
+		bad("mail.max_attempts", "%d is outside 1…%d (the backoff reaches its 1h cap long before)", m.MaxAttempts, reset.MaxMaxAttempts)
 	}
 	if m.Transport == "smtp" {
 		if m.SMTP.Host == "" {

@@ -137,7 +137,7 @@ func cmdDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 // verifies it, and restores the old hash (after_reset statements run both times).
 func roundTrip(ctx context.Context, users interface {
 	FindUser(context.Context, string) (reset.User, error)
-	SetPassword(ctx context.Context, id, oldHash, newHash string) error
+	SetPassword(ctx context.Context, old reset.User, newHash string) error
 }, policy *passhash.Policy, addr, password string) error {
 	u, err := users.FindUser(ctx, addr)
 	if err != nil {
@@ -151,11 +151,11 @@ func roundTrip(ctx context.Context, users interface {
 	if err != nil {
 		return err
 	}
-	if err := users.SetPassword(ctx, u.ID, u.PasswordHash, encoded); err != nil {
+	if err := users.SetPassword(ctx, u, encoded); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	ok, verr := passhash.Verify(password, encoded)
-	if rerr := users.SetPassword(context.WithoutCancel(ctx), u.ID, encoded, u.PasswordHash); rerr != nil {
+	if rerr := users.SetPassword(context.WithoutCancel(ctx), reset.User{ID: u.ID, Email: u.Email, PasswordHash: encoded}, u.PasswordHash); rerr != nil {
 		return fmt.Errorf("RESTORE FAILED, the account now has the test password: %w", rerr)
 	}
 	if verr != nil || !ok {

@@ -17,6 +17,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts a graceful stop; once it has been seen, the default action is
+	// back, so that a second Ctrl-C (or SIGTERM) ends the process at once. Nothing is lost
+	// then either: a job in hand stays leased and is delivered again.
+	context.AfterFunc(ctx, stop)
 	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {

@@ -31,10 +31,11 @@ type metrics struct {
 // eventNames fixes the label values of resetgate_events_total.
 var eventNames = []reset.Event{
 	reset.EventRequested, reset.EventRequestMalformed, reset.EventLimitedIP, reset.EventLimitedEmail,
-	reset.EventLimitedToken, reset.EventQueueFailed, reset.EventNoAccount, reset.EventTokenIssued,
-	reset.EventTokenInvalid, reset.EventTokenExpired, reset.EventTokenUsed, reset.EventMailSent,
-	reset.EventMailFailed, reset.EventMailGivenUp, reset.EventPasswordChanged, reset.EventPasswordRefused,
-	reset.EventStoreWriteFailed,
+	reset.EventLimitedToken, reset.EventQueueFailed, reset.EventQueueFull, reset.EventResetHandled,
+	reset.EventNotResettable, reset.EventTokenInvalid, reset.EventTokenExpired, reset.EventTokenUsed,
+	reset.EventCompletionWaits, reset.EventMailSent, reset.EventMailFailed, reset.EventMailGivenUp,
+	reset.EventMailDeferred, reset.EventJobPanicked, reset.EventLeaseLost, reset.EventPasswordChanged,
+	reset.EventPasswordRefused, reset.EventStoreWriteFailed,
 }
 
 func newMetrics(a *app) *metrics {
@@ -50,7 +51,7 @@ func newMetrics(a *app) *metrics {
 	}, []string{"route"})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "resetgate_events_total",
-		Help: "Reset flow events: requests, rate-limit hits, tokens issued/used/invalid/expired, mails sent/failed/given up, passwords changed.",
+		Help: "Reset flow events: requests, rate-limit hits, links used/invalid/expired, mails sent/failed/deferred/given up, passwords changed. Whether an address has an account is never an event of its own.",
 	}, []string{"event"})
 	m.hashing = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "resetgate_hash_duration_seconds",
@@ -153,14 +154,23 @@ type recorder struct {
 	bytes  int64
 }
 
-// code is the response status; a connection taken over for a protocol upgrade (WebSocket),
-// whose 101 is written on the raw connection, counts as 101.
-func (r *recorder) code() int {
-	if r.status == 0 {
+// code is the response status of req. Nothing written can mean two things: a connection
+// taken over for a protocol upgrade (WebSocket), whose 101 went out on the raw connection, or
+// a client that went away before any answer, counted as 499 as nginx does.
+func (r *recorder) code(req *http.Request) int {
+	switch {
+	case r.status != 0:
+		return r.status
+	case req.Header.Get("Upgrade") != "" && req.Context().Err() == nil:
 		return http.StatusSwitchingProtocols
+	case req.Context().Err() != nil:
+		return statusClientClosed
 	}
-	return r.status
+	return http.StatusOK
 }
+
+// statusClientClosed is nginx's 499: the client closed the connection before the answer.
+const statusClientClosed = 499
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 || r.status < 200 {

@@ -155,20 +155,11 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", "grace", cfg.ShutdownGrace.Duration.String())
+		log.Info("shutting down; send the signal again to stop at once", "grace", cfg.ShutdownGrace.Duration.String())
 	case serveErr = <-errc:
 		log.Error("server stopped", "err", serveErr)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.Duration)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("in-flight requests did not finish within shutdown_grace", "err", err)
-		srv.Close()
-	}
-	if admin != nil {
-		admin.Shutdown(sctx)
-	}
-	stopWork()
+	a.drain(srv, admin, stopWork)
 	hup()
 	wg.Wait()
 	log.Info("stopped")
@@ -176,6 +167,53 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 		return serveErr
 	}
 	return nil
+}
+
+// handlerWait bounds how long shutdown waits, after closing the connections, for handlers
+// still running (a completion finishing its detached write).
+const handlerWait = 5 * time.Second
+
+// drain stops in order, within the documented budget (shutdown_grace plus handlerWait, well
+// inside a 30 s TimeoutStopSec or terminationGracePeriodSeconds): readiness turns false at once;
+// the listeners stop and in-flight requests get shutdown_grace; meanwhile the mail worker stops
+// taking jobs and finishes the ones in hand (acknowledged, or rescheduled if cut off). The
+// state store and the app's database are closed by the caller only after all of that, so no
+// handler or job ever meets a closed store (issue 20).
+func (a *app) drain(srv, admin *http.Server, stopWork func()) {
+	a.health.draining.Store(true)
+	stopWork()
+	grace := a.cfg.ShutdownGrace.Duration
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		a.log.Warn("in-flight requests did not finish within shutdown_grace; closing their connections", "err", err)
+		srv.Close()
+	}
+	// Close does not wait for handlers; the instrumenting middleware counts them.
+	if !waitTimeout(&a.inflight, handlerWait) {
+		a.log.Warn("some requests were still running at shutdown", "waited", handlerWait.String())
+	}
+	if admin != nil {
+		actx, acancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer acancel()
+		if err := admin.Shutdown(actx); err != nil {
+			admin.Close()
+		}
+	}
+}
+
+// waitTimeout waits for wg for at most d and reports whether it finished.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // reload applies SIGHUP: the config file's non-structural settings (log level, access log,
@@ -219,7 +257,9 @@ func (a *app) reloadConfig() {
 	if err := a.svc.Retune(reset.Tunables{
 		TokenTTL: cfg.Reset.TokenTTL.Duration, MinPassword: cfg.Reset.MinPasswordLength, MaxPassword: cfg.Reset.MaxPasswordLength,
 		PerEmail: cfg.rates["limits.per_email"], PerIP: cfg.rates["limits.per_ip"],
-		TokenPerIP: cfg.rates["limits.token_per_ip"], TokenGlobal: cfg.rates["limits.token_global"], Mail: mail,
+		TokenPerIP: cfg.rates["limits.token_per_ip"], TokenGlobal: cfg.rates["limits.token_global"],
+		MailGlobal: cfg.rates["limits.mail_global"], MailPerDomain: cfg.rates["limits.mail_per_domain"],
+		QueueMax: cfg.Limits.QueueMax, Mail: mail,
 	}); err != nil {
 		a.log.Error("reload: settings refused; running settings kept", "err", err)
 		return
@@ -288,54 +328,72 @@ func (c *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return c.cert, nil
 }
 
-// adminHandler serves /healthz, /readyz and /metrics on the admin listener.
+// adminHandler serves the admin listener: /healthz (alive; ?verbose adds every dependency),
+// /readyz (can this process proxy), /status (dependencies and the mail queue) and /metrics.
 func (a *app) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintln(w, `{"status":"ok"}`)
+		if !r.URL.Query().Has("verbose") {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintln(w, `{"status":"ok"}`)
+			return
+		}
+		// Alive whatever the dependencies say: a liveness probe pointed here must not
+		// restart the process for a mail outage. The body says what is degraded.
+		writeStatus(w, a.health.all(r.Context()), nil)
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		results := a.ready(r.Context())
-		status, code := "ok", http.StatusOK
-		for i := range results {
-			results[i].Ms = float64(results[i].Latency.Microseconds()) / 1000
-			if !results[i].OK {
-				status, code = "unavailable", http.StatusServiceUnavailable
-			}
+		writeChecks(w, a.health.ready(r.Context()), nil)
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		extra := map[string]any{"version": version}
+		if q, err := a.store.Stats(r.Context(), time.Now()); err == nil {
+			extra["queue"] = map[string]int{"due": q.Due, "delayed": q.Delayed, "leased": q.Leased, "dead": q.Dead}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(map[string]any{"status": status, "checks": results})
+		writeStatus(w, a.health.all(r.Context()), extra)
 	})
 	mux.Handle("GET /metrics", a.metrics.handler())
 	return mux
 }
 
+// routed is the public handler: it classifies each request once, for the metrics, the log and
+// the dispatch alike.
+type routed interface {
+	Route(r *http.Request) web.Route
+	ServeRoute(w http.ResponseWriter, r *http.Request, route web.Route)
+}
+
 // instrument counts and times every request for the metrics and writes the access log: one
 // line per request with method, path (tokens redacted, no query string: apps put secrets
-// there), status, bytes, duration and client. The mode (access_log) is "all", "reset" (only
-// the reset pages) or "off", and may change on SIGHUP.
-func instrument(log *slog.Logger, prefix string, mode *atomic.Value, m *metrics, next http.Handler) http.Handler {
+// there), status, bytes, duration and the client (as resolved through trusted_proxies). The
+// mode (access_log) is "all", "reset" (only the reset pages) or "off", and may change on SIGHUP.
+// It also counts the requests in flight, so that shutdown can wait for them.
+func instrument(log *slog.Logger, prefix string, mode *atomic.Value, m *metrics, h routed, client func(*http.Request) netip.Addr, inflight *sync.WaitGroup) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inflight.Add(1)
+		defer inflight.Done()
 		start := time.Now()
-		route := web.Classify(prefix, r.URL.Path, r.URL.RawPath)
+		route := h.Route(r)
 		rec := &recorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
+		h.ServeRoute(rec, r, route)
 		d := time.Since(start)
-		m.request(route, rec.code(), d)
+		code := rec.code(r)
+		m.request(route, code, d)
 		if mode := mode.Load().(string); mode == "off" || mode == "reset" && route == web.Upstream {
 			return
+		}
+		remote := "unknown"
+		if ip := client(r); ip.IsValid() {
+			remote = ip.String()
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", redactPath(prefix, route, r.URL.Path)),
 			slog.String("route", route.String()),
-			slog.Int("status", rec.code()),
+			slog.Int("status", code),
 			slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", d),
-			slog.String("remote", r.RemoteAddr),
+			slog.String("remote", remote),
 		)
 	})
 }

@@ -106,6 +106,7 @@ var errorPages = map[int]struct{ title, message string }{
 	http.StatusNotFound:              {"Page not found", "There is no page at this address."},
 	http.StatusMethodNotAllowed:      {"Not allowed", "This page cannot be used that way."},
 	http.StatusRequestEntityTooLarge: {"Too much data", "The form sent more data than a password reset needs."},
+	http.StatusConflict:              {"This password cannot be changed here", "Your account keeps its password in a way that this page cannot change, so nothing was changed. Please contact the site's support team to reset it."},
 	http.StatusTooManyRequests:       {"Too many attempts", "There were too many attempts from your network in a short time."},
 	http.StatusInternalServerError:   {"Something went wrong", "Something went wrong on our side. Nothing was changed."},
 	http.StatusServiceUnavailable:    {"Temporarily unavailable", "We could not complete this right now, and nothing was changed. Please try again in a minute."},
@@ -172,6 +173,10 @@ func (h *Handler) respondServiceError(w http.ResponseWriter, r *http.Request, er
 		http.Redirect(w, r, h.o.Prefix+"/invalid", http.StatusSeeOther)
 	case errors.Is(err, reset.ErrUnavailable):
 		h.respondError(w, r, http.StatusServiceUnavailable, "", 0)
+	case errors.Is(err, reset.ErrNotResettable):
+		// Reached only with a valid link in hand, so it tells a stranger nothing (issue 15).
+		h.forget(w, r)
+		h.respondError(w, r, http.StatusConflict, "", 0)
 	default:
 		h.log.ErrorContext(r.Context(), "unexpected error", "path", r.URL.Path, "err", err)
 		h.respondError(w, r, http.StatusInternalServerError, "", 0)

@@ -164,7 +164,17 @@ func (h *Handler) Reload() error {
 
 // ServeHTTP sends the reset area to the pages and everything else upstream.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route := Classify(h.o.Prefix, r.URL.Path, r.URL.RawPath)
+	h.ServeRoute(w, r, h.Route(r))
+}
+
+// Route classifies r as [Classify] does under the handler's prefix.
+func (h *Handler) Route(r *http.Request) Route {
+	return Classify(h.o.Prefix, r.URL.Path, r.URL.RawPath)
+}
+
+// ServeRoute is ServeHTTP for a request already classified as route (by [Handler.Route]), so
+// that middleware that needs the route too classifies each request once.
+func (h *Handler) ServeRoute(w http.ResponseWriter, r *http.Request, route Route) {
 	if route != Upstream && r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
 		// net/http frames a request carrying both Content-Length and Transfer-Encoding by the
 		// latter but keeps the connection, parsing what follows as another request; RFC 9112

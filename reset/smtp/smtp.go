@@ -166,15 +166,35 @@ func (m *Mailer) Addr() string { return m.addr }
 func (m *Mailer) Send(ctx context.Context, msg reset.Message) error {
 	gm, err := mailmsg.Build(m.from, msg, m.now())
 	if err != nil {
-		return fmt.Errorf("smtp: send to %s: %w", m.addr, err)
+		// A message that cannot be built now never will be.
+		return fmt.Errorf("smtp: send to %s: %w: %w", m.addr, reset.ErrMailRejected, err)
 	}
 	err = m.session(ctx, func(c *gomail.Client, sc *gosmtp.Client) error {
 		return c.SendWithSMTPClient(sc, gm)
 	})
+	if permanent(err) {
+		return fmt.Errorf("smtp: send to %s: %w: %w", m.addr, reset.ErrMailRejected, err)
+	}
 	if err != nil {
 		return fmt.Errorf("smtp: send to %s: %w", m.addr, err)
 	}
 	return nil
+}
+
+// permanent reports whether the relay refused this message for good: a 5xx reply to RCPT TO
+// (no such recipient) or to DATA (the content was refused). A 5xx to anything else (AUTH,
+// MAIL FROM) is the relay's or the config's problem, which an operator can mend, so those
+// stay retried (RFC 5321 §4.2.1).
+func permanent(err error) bool {
+	var se *gomail.SendError
+	if !errors.As(err, &se) || se.IsTemp() || se.ErrorCode() < 500 || se.ErrorCode() > 599 {
+		return false
+	}
+	switch se.Reason {
+	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+		return true
+	}
+	return false
 }
 
 // Check connects, completes STARTTLS or the TLS handshake and AUTH exactly as [Mailer.Send]

@@ -54,8 +54,8 @@ func ExampleOpen() {
 
 	u, err := users.FindUser(ctx, reset.NormalizeEmail(" ALICE@example.com"))
 	fmt.Println(u.ID, u.Email, u.Name, err)
-	fmt.Println(users.SetPassword(ctx, u.ID, u.PasswordHash, "pbkdf2:sha256:600000$new"))
-	fmt.Println(users.SetPassword(ctx, u.ID, u.PasswordHash, "pbkdf2:sha256:600000$again"))
+	fmt.Println(users.SetPassword(ctx, u, "pbkdf2:sha256:600000$new"))
+	fmt.Println(users.SetPassword(ctx, u, "pbkdf2:sha256:600000$again"))
 	// Output:
 	// 1 Alice@Example.com Alice <nil>
 	// <nil>

@@ -64,8 +64,9 @@ type Options struct {
 	UserByID string
 	// SetPassword replaces the write. It must use :password (the new hash), :id and
 	// :old_password (the compare-and-swap) and change exactly one row when the hash is still
-	// :old_password. Default:
-	//	UPDATE table SET password = :password WHERE id = :id AND password = :old_password
+	// :old_password; it may use :email, the address as read with the account, so that a
+	// changed address also stops the write. Default:
+	//	UPDATE table SET password = :password WHERE id = :id AND password = :old_password AND email = :email
 	SetPassword string
 	// AfterReset are statements run after a successful SetPassword, in the same transaction,
 	// with the parameter :id, e.g. "DELETE FROM sessions WHERE user_id = :id" to end the
@@ -256,8 +257,8 @@ func (u *Users) compile(o Options) error {
 		"SELECT "+selected+from+" WHERE "+q(c.id)+" = :id",
 		[]string{"id"}, []string{"id"})
 	u.setPassword = build("set_password", o.SetPassword,
-		"UPDATE "+q(c.table)+" SET "+q(c.password)+" = :password WHERE "+q(c.id)+" = :id AND "+q(c.password)+" = :old_password",
-		[]string{"id", "password", "old_password"}, []string{"id", "password", "old_password"})
+		"UPDATE "+q(c.table)+" SET "+q(c.password)+" = :password WHERE "+q(c.id)+" = :id AND "+q(c.password)+" = :old_password AND "+q(c.email)+" = :email",
+		[]string{"id", "password", "old_password", "email"}, []string{"id", "password", "old_password"})
 	random := "RANDOM()"
 	if u.d == mysql {
 		random = "RAND()"
@@ -410,7 +411,8 @@ func checkSelected(key string, cols []string) error {
 		key, len(cols), strings.Join(cols, ", "))
 }
 
-// SetPassword writes newHash for the account id if its hash is still oldHash, then runs the
+// SetPassword writes newHash for the account old.ID if its hash (and, with the default
+// statement, its address) is still that of old, then runs the
 // after_reset statements, all in one transaction: if any statement fails, nothing is written
 // and the error says which one. It returns reset.ErrPasswordChanged, having written nothing,
 // when no row has that id and hash (the hash was changed by another path since the link was
@@ -424,7 +426,8 @@ func checkSelected(key string, cols []string) error {
 // latest committed row under a lock, and forcing READ COMMITTED would fail on servers with
 // binlog_format=STATEMENT. SQLite is serializable and begins with the write lock taken
 // (BEGIN IMMEDIATE).
-func (u *Users) SetPassword(ctx context.Context, id, oldHash, newHash string) error {
+func (u *Users) SetPassword(ctx context.Context, old reset.User, newHash string) error {
+	id := old.ID
 	ctx, cancel := u.withTimeout(ctx)
 	defer cancel()
 	var opts *sql.TxOptions
@@ -438,7 +441,7 @@ func (u *Users) SetPassword(ctx context.Context, id, oldHash, newHash string) er
 	defer tx.Rollback() // a no-op after Commit
 
 	res, err := tx.ExecContext(ctx, u.setPassword.sql, u.setPassword.args(map[string]any{
-		"id": id, "password": newHash, "old_password": oldHash,
+		"id": id, "password": newHash, "old_password": old.PasswordHash, "email": old.Email,
 	})...)
 	if err != nil {
 		return u.fail("set_password", err)

@@ -315,7 +315,7 @@ func TestTextIDs(t *testing.T) {
 		if got, err := u.UserByID(context.Background(), id); err != nil || got != want {
 			t.Errorf("UserByID(%q) = %+v, %v, want %+v", id, got, err, want)
 		}
-		if err := u.SetPassword(context.Background(), id, "old", "new"); err != nil {
+		if err := u.SetPassword(context.Background(), reset.User{ID: id, Email: "Uma@Example.com", PasswordHash: "old"}, "new"); err != nil {
 			t.Fatalf("SetPassword(%q) = %v", id, err)
 		}
 		if got := f.text(t, "SELECT pw FROM people WHERE uid = ?", id); got != "new" {
@@ -350,10 +350,10 @@ func TestCustomQueries(t *testing.T) {
 		if got, err := u.UserByID(context.Background(), "100"); err != nil || got != ada {
 			t.Errorf("UserByID(%q) = %+v, %v, want %+v", "100", got, err, ada)
 		}
-		if err := u.SetPassword(context.Background(), "101", "h101", "new"); !errors.Is(err, reset.ErrPasswordChanged) {
+		if err := u.SetPassword(context.Background(), reset.User{ID: "101", Email: "gone@example.com", PasswordHash: "h101"}, "new"); !errors.Is(err, reset.ErrPasswordChanged) {
 			t.Errorf("SetPassword(inactive) = %v, want %v", err, reset.ErrPasswordChanged)
 		}
-		if err := u.SetPassword(context.Background(), "100", "h100", "new"); err != nil {
+		if err := u.SetPassword(context.Background(), reset.User{ID: "100", Email: "Ada@Example.com", PasswordHash: "h100"}, "new"); err != nil {
 			t.Fatalf("SetPassword(%q) = %v", "100", err)
 		}
 		if got := f.text(t, "SELECT pw_hash FROM accounts WHERE account_no = 100"); got != "new" {
@@ -371,25 +371,28 @@ func TestSetPassword(t *testing.T) {
 		name          string
 		afterReset    []string
 		id, old       string
+		email         string // as read with the account
 		wantErr       error  // errors.Is
 		wantErrText   string // when wantErr is nil but an error is expected
 		wantHash      string // user id's hash afterwards
 		wantSessions1 int    // user 1's sessions afterwards (2 before)
 	}{
 		{"compare-and-swap succeeds and ends sessions", []string{endSessions},
-			"1", "hash-1", nil, "", "new-hash", 0},
+			"1", "hash-1", "mike@example.com", nil, "", "new-hash", 0},
 		{"without after_reset sessions stay", nil,
-			"1", "hash-1", nil, "", "new-hash", 2},
+			"1", "hash-1", "mike@example.com", nil, "", "new-hash", 2},
 		{"hash changed elsewhere writes nothing", []string{endSessions},
-			"1", "stale-hash", reset.ErrPasswordChanged, "", "hash-1", 2},
+			"1", "stale-hash", "mike@example.com", reset.ErrPasswordChanged, "", "hash-1", 2},
+		{"address changed elsewhere writes nothing", []string{endSessions},
+			"1", "hash-1", "old-address@example.com", reset.ErrPasswordChanged, "", "hash-1", 2},
 		{"NULL hash never matches", []string{endSessions},
-			"10", "", reset.ErrPasswordChanged, "", "", 2},
+			"10", "", "carl@example.com", reset.ErrPasswordChanged, "", "", 2},
 		{"account gone", []string{endSessions},
-			"999", "hash-1", reset.ErrPasswordChanged, "", "", 2},
+			"999", "hash-1", "mike@example.com", reset.ErrPasswordChanged, "", "", 2},
 		{"failing after_reset rolls everything back", []string{
 			endSessions,
 			"INSERT INTO sessions (id, user_id, token) VALUES (3, :id, 'duplicate key')",
-		}, "1", "hash-1", nil, "after_reset[1]", "hash-1", 2},
+		}, "1", "hash-1", "mike@example.com", nil, "after_reset[1]", "hash-1", 2},
 	}
 	for _, b := range backends {
 		t.Run(b.driver, func(t *testing.T) {
@@ -398,7 +401,7 @@ func TestSetPassword(t *testing.T) {
 					f := mustFixture(t, b)
 					f.seedUsers(t)
 					u := f.open(t, Options{AfterReset: tt.afterReset})
-					err := u.SetPassword(context.Background(), tt.id, tt.old, "new-hash")
+					err := u.SetPassword(context.Background(), reset.User{ID: tt.id, Email: tt.email, PasswordHash: tt.old}, "new-hash")
 					switch {
 					case tt.wantErrText != "":
 						if err == nil || errors.Is(err, reset.ErrPasswordChanged) || !strings.Contains(err.Error(), tt.wantErrText) {
@@ -427,9 +430,9 @@ func TestSetPassword(t *testing.T) {
 func TestSetPasswordNonUniqueID(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		f.exec(t, "CREATE TABLE twins (id {str}, email {str}, password {str})")
-		f.exec(t, "INSERT INTO twins VALUES ('7', 'a@example.com', 'same'), ('7', 'b@example.com', 'same')")
+		f.exec(t, "INSERT INTO twins VALUES ('7', 'a@example.com', 'same'), ('7', 'a@example.com', 'same')")
 		u := f.open(t, Options{Table: "twins"})
-		err := u.SetPassword(context.Background(), "7", "same", "new")
+		err := u.SetPassword(context.Background(), reset.User{ID: "7", Email: "a@example.com", PasswordHash: "same"}, "new")
 		if err == nil || errors.Is(err, reset.ErrPasswordChanged) || !strings.Contains(err.Error(), "2 rows") {
 			t.Errorf("SetPassword(two rows) = %v, want an error saying 2 rows would change", err)
 		}
@@ -449,7 +452,7 @@ func TestSetPasswordSameHash(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		f.seedUsers(t)
 		u := f.open(t, Options{})
-		if err := u.SetPassword(context.Background(), "1", "hash-1", "hash-1"); err != nil {
+		if err := u.SetPassword(context.Background(), reset.User{ID: "1", Email: "mike@example.com", PasswordHash: "hash-1"}, "hash-1"); err != nil {
 			t.Errorf("SetPassword(%q, %q, %q) = %v, want nil", "1", "hash-1", "hash-1", err)
 		}
 	})
@@ -466,7 +469,7 @@ func TestSetPasswordRace(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range racers {
 			wg.Go(func() {
-				errs[i] = u.SetPassword(context.Background(), "1", "hash-1", fmt.Sprintf("new-%d", i))
+				errs[i] = u.SetPassword(context.Background(), reset.User{ID: "1", Email: "mike@example.com", PasswordHash: "hash-1"}, fmt.Sprintf("new-%d", i))
 			})
 		}
 		wg.Wait()
