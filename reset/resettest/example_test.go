@@ -19,14 +19,14 @@ func Example() {
 	defer store.Close()
 
 	ctx := context.Background()
-	store.Enqueue(ctx, reset.Job{Kind: reset.JobReset, Email: "alice@example.com", CreatedAt: clock.Now()})
+	store.Enqueue(ctx, reset.Job{ID: reset.NewJobID(clock.Now()), Kind: reset.JobReset, Email: "alice@example.com", CreatedAt: clock.Now()})
 
 	// Stand-in for the service's worker goroutine.
 	go func() {
 		j, _ := store.NextJob(ctx, clock.Now(), clock.Now().Add(time.Minute))
 		u, _ := users.FindUser(ctx, j.Email)
 		mailer.Send(ctx, reset.Message{To: u.Email, Subject: "Reset your password"})
-		store.AckJob(ctx, j.ID)
+		store.AckJob(ctx, j)
 	}()
 
 	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
