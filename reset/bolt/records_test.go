@@ -173,4 +173,3 @@ func TestDeletedTokensLeaveNoIndex(t *testing.T) {
 		}
 	}
 }
-

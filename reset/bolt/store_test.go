@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-
 	"resetgate/reset"
 	"resetgate/reset/bolt"
 	"resetgate/reset/resettest"
