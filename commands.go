@@ -309,6 +309,7 @@ func cmdQueue(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	switch sub {
 	case "list":
 		sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].ID < jobs[j].ID })
@@ -318,7 +319,7 @@ func cmdQueue(ctx context.Context, env *cmdEnv, args []string) error {
 			state := "waiting"
 			if j.Dead {
 				state = "given up"
-			} else if j.LeasedUntil.After(time.Now()) {
+			} else if j.LeasedUntil.After(now) {
 				state = "sending"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", j.ID, j.Kind, j.CreatedAt.UTC().Format(time.DateTime), j.Attempts,
@@ -332,11 +333,19 @@ func cmdQueue(ctx context.Context, env *cmdEnv, args []string) error {
 			if fs.Arg(1) != "all" && j.ID != fs.Arg(1) {
 				continue
 			}
-			j.Dead, j.NotBefore, j.LeasedUntil = false, time.Now(), time.Time{}
-			if j.Attempts > 0 {
-				j.Attempts = 0
+			// Only a job that no worker holds: RetryJob is fenced on the lease, and a job
+			// being sent must be left to its worker.
+			if !j.Dead && j.LeasedUntil.After(now) {
+				if fs.Arg(1) != "all" {
+					return fmt.Errorf("job %s is being sent (leased until %s); retry it once its lease ends", j.ID, j.LeasedUntil.UTC().Format(time.DateTime))
+				}
+				continue
 			}
+			j.Dead, j.DeadAt, j.Attempts, j.NotBefore = false, time.Time{}, 0, now
 			if err := store.RetryJob(ctx, j); err != nil {
+				if errors.Is(err, reset.ErrLeaseLost) {
+					return fmt.Errorf("job %s was taken by a worker meanwhile; see `resetgate queue list`", j.ID)
+				}
 				return err
 			}
 			n++

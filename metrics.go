@@ -68,10 +68,11 @@ func newMetrics(a *app) *metrics {
 		m.events.WithLabelValues(string(e))
 	}
 	queue := &queueCollector{a: a,
-		depth:  prometheus.NewDesc("resetgate_queue_depth", "Mail jobs waiting (live, not given up).", nil, nil),
-		dead:   prometheus.NewDesc("resetgate_queue_dead", "Mail jobs given up on, kept for `resetgate queue`.", nil, nil),
-		oldest: prometheus.NewDesc("resetgate_queue_oldest_age_seconds", "Age of the oldest live mail job; 0 when none.", nil, nil),
-		tokens: prometheus.NewDesc("resetgate_tokens_pending", "Reset links issued and not yet used or expired.", nil, nil),
+		depth: prometheus.NewDesc("resetgate_queue_depth", "Mail jobs waiting (live, not given up).", nil, nil),
+		dead:  prometheus.NewDesc("resetgate_queue_dead", "Mail jobs given up on, kept for `resetgate queue`.", nil, nil),
+		jobs: prometheus.NewDesc("resetgate_queue_jobs", "Live mail jobs by state: due (waiting for the worker), delayed (backing off after a failed attempt), leased (being sent).",
+			[]string{"state"}, nil),
+		tokens: prometheus.NewDesc("resetgate_tokens_pending", "Reset links stored: not yet used, and expired ones until the next sweep.", nil, nil),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.events, m.hashing, queue,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -96,51 +97,32 @@ func (m *metrics) request(route web.Route, code int, d time.Duration) {
 	m.hists[route].Observe(d.Seconds())
 }
 
-// queueCollector reads the queue and token counts from the store at scrape time.
+// queueCollector reads the queue and token counts from the store at scrape time, with the
+// store's counting methods: a scrape costs the same however many jobs and tokens there are
+// (issue 20, item 6).
 type queueCollector struct {
-	a                           *app
-	depth, dead, oldest, tokens *prometheus.Desc
+	a                         *app
+	depth, dead, jobs, tokens *prometheus.Desc
 }
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.depth
 	ch <- c.dead
-	ch <- c.oldest
+	ch <- c.jobs
 	ch <- c.tokens
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	now := time.Now()
-	if jobs, err := c.a.store.Jobs(ctx); err == nil {
-		var live, dead int
-		var oldest time.Time
-		for _, j := range jobs {
-			if j.Dead {
-				dead++
-				continue
-			}
-			live++
-			if oldest.IsZero() || j.CreatedAt.Before(oldest) {
-				oldest = j.CreatedAt
-			}
+	if q, err := c.a.store.Stats(ctx, time.Now()); err == nil {
+		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(q.Live()))
+		ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(q.Dead))
+		for state, n := range map[string]int{"due": q.Due, "delayed": q.Delayed, "leased": q.Leased} {
+			ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(n), state)
 		}
-		age := 0.0
-		if !oldest.IsZero() {
-			age = now.Sub(oldest).Seconds()
-		}
-		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(live))
-		ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(dead))
-		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
 	}
-	if tokens, err := c.a.store.Tokens(ctx); err == nil {
-		n := 0
-		for _, t := range tokens {
-			if !t.Expired(now) {
-				n++
-			}
-		}
+	if n, err := c.a.store.CountTokens(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.tokens, prometheus.GaugeValue, float64(n))
 	}
 }

@@ -26,10 +26,11 @@ func ExampleOpen() {
 	defer s.Close()
 
 	ctx, now := context.Background(), time.Now()
-	if err := s.Enqueue(ctx, reset.Job{Kind: reset.JobReset, Email: "alice@example.com", CreatedAt: now}); err != nil {
+	id := reset.NewJobID(now) // chosen by the caller, so that a retried Enqueue stores one job
+	if err := s.Enqueue(ctx, reset.Job{ID: id, Kind: reset.JobReset, Email: "alice@example.com", CreatedAt: now}); err != nil {
 		log.Fatal(err)
 	}
 	j, err := s.NextJob(ctx, now, now.Add(time.Minute))
-	fmt.Println(j.ID, j.Email, err)
-	// Output: 0000000000000001 alice@example.com <nil>
+	fmt.Println(j.ID == id, j.Email, err)
+	// Output: true alice@example.com <nil>
 }

@@ -166,7 +166,7 @@ func TestSentinelFailover(t *testing.T) {
 	at := now()
 	tok := newToken("u1", at, time.Hour)
 	mustSaveToken(t, s, tok)
-	if err := s.Enqueue(t.Context(), reset.Job{Kind: reset.JobReset, Email: "a@example.com", CreatedAt: at}); err != nil {
+	if err := s.Enqueue(t.Context(), reset.Job{ID: resettest.NewJobID(time.Now()), Kind: reset.JobReset, Email: "a@example.com", CreatedAt: at}); err != nil {
 		t.Fatalf("Enqueue() = %v, want nil", err)
 	}
 	// Replication is asynchronous: make sure the replica has the writes before the crash.
@@ -273,7 +273,7 @@ func TestRedisRestartKeepsState(t *testing.T) {
 	at := now()
 	const n = 200
 	for i := range n {
-		j := reset.Job{Kind: reset.JobReset, Email: fmt.Sprintf("u%d@example.com", i), CreatedAt: at}
+		j := reset.Job{ID: resettest.NewJobID(time.Now()), Kind: reset.JobReset, Email: fmt.Sprintf("u%d@example.com", i), CreatedAt: at}
 		if err := s.Enqueue(t.Context(), j); err != nil {
 			t.Fatalf("Enqueue #%d = %v, want nil", i, err)
 		}
@@ -287,7 +287,7 @@ func TestRedisRestartKeepsState(t *testing.T) {
 
 	srv.kill(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	if err := s.Enqueue(ctx, reset.Job{Kind: reset.JobReset, Email: "down@example.com"}); err == nil || !strings.HasPrefix(err.Error(), "redis: enqueue job: ") {
+	if err := s.Enqueue(ctx, reset.Job{ID: resettest.NewJobID(time.Now()), Kind: reset.JobReset, Email: "down@example.com"}); err == nil || !strings.HasPrefix(err.Error(), "redis: enqueue job: ") {
 		t.Errorf("Enqueue() with Redis down = %v, want a redis: enqueue job: error", err)
 	}
 	cancel()
@@ -304,7 +304,7 @@ func TestRedisRestartKeepsState(t *testing.T) {
 		t.Errorf("Secret() after the restart = %x, %v, want %x", got, err, secret)
 	}
 	// The id counter survived too: new ids still sort after the old ones.
-	if err := s.Enqueue(t.Context(), reset.Job{Kind: reset.JobReset, Email: "new@example.com", CreatedAt: at}); err != nil {
+	if err := s.Enqueue(t.Context(), reset.Job{ID: resettest.NewJobID(time.Now()), Kind: reset.JobReset, Email: "new@example.com", CreatedAt: at}); err != nil {
 		t.Fatalf("Enqueue() after the restart = %v, want nil", err)
 	}
 	if all, err := s.Jobs(t.Context()); err != nil || len(all) != n+1 || all[n].Email != "new@example.com" {

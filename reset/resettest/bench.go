@@ -26,7 +26,8 @@ func BenchmarkStore(b *testing.B, open func(testing.TB) reset.Store) {
 		s := open(b)
 		var n atomic.Int64
 		parallel(b, func() {
-			j := reset.Job{Kind: reset.JobReset, Email: fmt.Sprintf("u%d@example.com", n.Add(1)), ClientIP: "192.0.2.1", CreatedAt: time.Now()}
+			now := time.Now()
+			j := reset.Job{ID: reset.NewJobID(now), Kind: reset.JobReset, Email: fmt.Sprintf("u%d@example.com", n.Add(1)), ClientIP: "192.0.2.1", CreatedAt: now}
 			if err := s.Enqueue(b.Context(), j); err != nil {
 				b.Error(err)
 			}
@@ -76,7 +77,8 @@ func BenchmarkStore(b *testing.B, open func(testing.TB) reset.Store) {
 		// One caller alone: the cost of one durable commit.
 		s := open(b)
 		for i := range b.N {
-			j := reset.Job{Kind: reset.JobReset, Email: fmt.Sprintf("u%d@example.com", i), CreatedAt: time.Now()}
+			now := time.Now()
+			j := reset.Job{ID: reset.NewJobID(now), Kind: reset.JobReset, Email: fmt.Sprintf("u%d@example.com", i), CreatedAt: now}
 			if err := s.Enqueue(b.Context(), j); err != nil {
 				b.Fatal(err)
 			}
@@ -87,7 +89,7 @@ func BenchmarkStore(b *testing.B, open func(testing.TB) reset.Store) {
 		s := open(b)
 		now := time.Now()
 		for i := range b.N {
-			if err := s.Enqueue(b.Context(), reset.Job{Kind: reset.JobReset, Email: fmt.Sprintf("u%d@example.com", i), CreatedAt: now}); err != nil {
+			if err := s.Enqueue(b.Context(), reset.Job{ID: NewJobID(now), Kind: reset.JobReset, Email: fmt.Sprintf("u%d@example.com", i), CreatedAt: now}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -125,7 +127,7 @@ func requestPath(b *testing.B, s reset.Store, i int64, now time.Time) {
 	if _, _, err := s.Allow(b.Context(), "req-email:"+email, 3, time.Hour, now); err != nil {
 		b.Error(err)
 	}
-	j := reset.Job{Kind: reset.JobReset, Email: email, ClientIP: "192.0.2.1", CreatedAt: now}
+	j := reset.Job{ID: reset.NewJobID(now), Kind: reset.JobReset, Email: email, ClientIP: "192.0.2.1", CreatedAt: now}
 	if err := s.Enqueue(b.Context(), j); err != nil {
 		b.Error(err)
 	}

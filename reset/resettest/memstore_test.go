@@ -24,7 +24,7 @@ func TestMemStoreClosed(t *testing.T) {
 	if err := s.Ping(t.Context()); err == nil {
 		t.Errorf("Ping() after Close = nil, want an error")
 	}
-	if err := s.Enqueue(t.Context(), reset.Job{Kind: reset.JobReset}); err == nil {
+	if err := s.Enqueue(t.Context(), reset.Job{ID: "j1", Kind: reset.JobReset}); err == nil {
 		t.Errorf("Enqueue() after Close = nil, want an error")
 	}
 }
@@ -33,7 +33,7 @@ func TestMemStoreCancelledContext(t *testing.T) {
 	s := resettest.NewMemStore()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := s.Enqueue(ctx, reset.Job{Kind: reset.JobReset}); !errors.Is(err, context.Canceled) {
+	if err := s.Enqueue(ctx, reset.Job{ID: "j1", Kind: reset.JobReset}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Enqueue(cancelled ctx) = %v, want %v", err, context.Canceled)
 	}
 	if js, _ := s.Jobs(t.Context()); len(js) != 0 {
