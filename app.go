@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"resetgate/apphtml"
 	"resetgate/internal/clientip"
 	"resetgate/proxy"
 	"resetgate/reset"
@@ -153,8 +154,17 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		return nil, err
 	}
 	a.ips = ips
+	var modify func(*http.Response) error
+	if len(cfg.Inject.Paths) > 0 {
+		in, err := apphtml.New(apphtml.Options{Paths: cfg.Inject.Paths, Selector: cfg.Inject.Selector, HTML: cfg.Inject.HTML,
+			URL: cfg.Prefix, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		modify = in.ModifyResponse
+	}
 	if a.proxy, err = proxy.New(proxy.Options{Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log,
-		DropCookies: []string{web.CookieName(cfg.public)}}); err != nil {
+		DropCookies: []string{web.CookieName(cfg.public)}, ModifyResponse: modify}); err != nil {
 		return nil, err
 	}
 	keys, err := sessionKeys(ctx, a.store)

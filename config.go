@@ -30,6 +30,7 @@ type Config struct {
 	Limits LimitsConfig `toml:"limits"`
 	Store  StoreConfig  `toml:"store"`
 	Admin  AdminConfig  `toml:"admin"`
+	Inject InjectConfig `toml:"inject"`
 
 	// Filled by Load and validate, not read from the file.
 	path   string
@@ -129,4 +130,5 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 	c.Reset.validate(c.public, bad)
 	c.rates = c.Limits.validate(bad)
 	c.Store.validate(getenv, bad)
+	c.Inject.validate(c.Prefix, bad)
 }

@@ -79,8 +79,22 @@ func runJourney(t *testing.T, sc *scenario) {
 	j.step("sign in with the old password", func(ctx context.Context) error { return j.signIn(ctx, sc.user.password, true) })
 	j.step("sign out", j.signOut)
 
-	j.step("open the reset page", func(ctx context.Context) error {
-		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(base+sc.prefix))
+	j.step("follow the link resetgate added to the app's sign-in page", func(ctx context.Context) error {
+		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(base+sc.loginPath))
+		if err != nil {
+			return err
+		}
+		if resp.Status != 200 {
+			return fmt.Errorf("sign-in page: status %d, want 200", resp.Status)
+		}
+		link := `p.resetgate-forgot a[href="` + sc.prefix + `"]`
+		if ok, err := j.exists(ctx, link); err != nil || !ok {
+			return fmt.Errorf("the app's sign-in page has no injected reset link (%s): %v", link, err)
+		}
+		if _, err := j.b.photograph(ctx, "app-sign-in-with-link", false); err != nil {
+			return err
+		}
+		resp, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(link)))
 		return j.resetPage(ctx, resp, err, "request-form", sc.prefix, 200, "Forgot your password?")
 	})
 	j.step("ask for a link", func(ctx context.Context) error {

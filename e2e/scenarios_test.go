@@ -56,7 +56,7 @@ func TestFlaskPostgres(t *testing.T) {
 	host, port := mp.SMTPAddr()
 	public, gate := startResetgate(t, gateOptions{
 		driver: "postgres", dsn: dsn, upstream: fmt.Sprintf("http://127.0.0.1:%d", appPort),
-		site: "Example Flask App", smtpHost: host, smtpPort: port,
+		site: "Example Flask App", smtpHost: host, smtpPort: port, loginPath: "/login",
 	})
 	runJourney(t, &scenario{
 		name: "flask", public: public, prefix: "/pwreset", user: user,
@@ -114,7 +114,7 @@ func TestPHPMariaDB(t *testing.T) {
 	host, port := mp.SMTPAddr()
 	public, gate := startResetgate(t, gateOptions{
 		driver: "mysql", dsn: dsn, upstream: fmt.Sprintf("http://127.0.0.1:%d", appPort),
-		site: "Example PHP App", smtpHost: host, smtpPort: port,
+		site: "Example PHP App", smtpHost: host, smtpPort: port, loginPath: "/login.php",
 	})
 	runJourney(t, &scenario{
 		name: "php", public: public, prefix: "/pwreset", user: user,
@@ -183,6 +183,7 @@ type gateOptions struct {
 	driver, dsn, upstream, site string
 	smtpHost                    string
 	smtpPort                    int
+	loginPath                   string // the app's sign-in page, which gets the reset link
 }
 
 // gateConfig is a complete config file as an operator writes it for an app on this machine;
@@ -210,6 +211,9 @@ port     = %d
 tls      = "none"   # Mailpit on loopback
 username = ""
 
+[inject]
+paths = [%q]   # the app's sign-in page: resetgate adds the "Forgot your password?" link
+
 [admin]
 listen = ""
 `
@@ -226,7 +230,7 @@ func startResetgate(t *testing.T, o gateOptions) (*url.URL, *proc) {
 		public = &url.URL{Scheme: "http", Host: net.JoinHostPort("localhost", strconv.Itoa(port))}
 		cfg := filepath.Join(dir, fmt.Sprintf("config-%d.toml", port))
 		body := fmt.Sprintf(gateConfig, port, public.String(), o.upstream, filepath.Join(dir, "data"), o.site,
-			o.driver, o.site, o.smtpHost, o.smtpPort)
+			o.driver, o.site, o.smtpHost, o.smtpPort, o.loginPath)
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}

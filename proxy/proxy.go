@@ -66,6 +66,10 @@ type Options struct {
 	// and text/event-stream responses are always flushed after every write, whatever this is,
 	// so streaming and server-sent events work with the default.
 	FlushInterval time.Duration
+	// ModifyResponse, if set, may rewrite the app's responses before they are copied to the
+	// client (see httputil.ReverseProxy.ModifyResponse); an error it returns is answered with
+	// the proxy's error page. main sets it to add the reset link to the app's sign-in page.
+	ModifyResponse func(*http.Response) error
 }
 
 // Proxy forwards requests to the legacy app. It is safe for concurrent use.
@@ -128,11 +132,12 @@ func New(o Options) (*Proxy, error) {
 		p.transport = NewTransport()
 	}
 	p.rp = httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     p.transport,
-		FlushInterval: o.FlushInterval,
-		BufferPool:    NewBufferPool(),
-		ErrorHandler:  p.serveError,
+		Rewrite:        p.rewrite,
+		Transport:      p.transport,
+		FlushInterval:  o.FlushInterval,
+		ModifyResponse: o.ModifyResponse,
+		BufferPool:     NewBufferPool(),
+		ErrorHandler:   p.serveError,
 		// ReverseProxy logs body-copy read errors here; they carry no URL or query.
 		ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}

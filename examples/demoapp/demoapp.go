@@ -1,7 +1,8 @@
 // Package demoapp is the example legacy app that `resetgate demo` puts behind resetgate: a
 // tiny site with a login form over a SQLite users table holding werkzeug password hashes, in
-// the shape of the Flask apps resetgate is made for. It knows nothing of resetgate; it only
-// links to /pwreset from its login page, as an app owner would add.
+// the shape of the Flask apps resetgate is made for. It knows nothing of resetgate and has no
+// way to reset a password: resetgate adds the "Forgot your password?" link to its login page
+// ([inject]) without a change here.
 package demoapp
 
 import (
@@ -162,5 +163,4 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html><html 
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
-<p><a href="/pwreset">Forgot your password?</a></p>
 </body></html>`))

@@ -31,7 +31,5 @@ page_start('Sign in');
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Sign in</button>
 </form>
-<?php /* The only change an app needs for resetgate: a link to its reset pages. */ ?>
-<p><a href="/pwreset">Forgot your password?</a></p>
 <?php
 page_end();
