@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"resetgate/apphtml"
 	"resetgate/internal/clientip"

@@ -59,7 +59,7 @@ func newHealth(a *app) *health {
 	}}
 }
 
-func run(ctx context.Context, c namedCheck) checkResult {
+func runCheck(ctx context.Context, c namedCheck) checkResult {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	start := time.Now()
@@ -82,7 +82,7 @@ func (h *health) all(ctx context.Context) []checkResult {
 				out[i] = h.mailResult(ctx, c)
 				return
 			}
-			out[i] = run(ctx, c)
+			out[i] = runCheck(ctx, c)
 		})
 	}
 	wg.Wait()
@@ -104,7 +104,7 @@ func (h *health) mailResult(ctx context.Context, c namedCheck) checkResult {
 		busy = make(chan struct{})
 		h.mailBusy = busy
 		go func() {
-			r := run(context.WithoutCancel(ctx), c)
+			r := runCheck(context.WithoutCancel(ctx), c)
 			h.mu.Lock()
 			h.mail, h.mailAt, h.mailBusy = r, time.Now(), nil
 			h.mu.Unlock()
@@ -129,7 +129,7 @@ func (h *health) ready(ctx context.Context) []checkResult {
 	}
 	for _, c := range h.checks {
 		if c.name == "upstream" {
-			return []checkResult{run(ctx, c)}
+			return []checkResult{runCheck(ctx, c)}
 		}
 	}
 	return nil

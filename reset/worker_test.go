@@ -35,6 +35,15 @@ func mustJobs(t *testing.T, f *fixture) []reset.Job {
 	return jobs
 }
 
+func mustTokens(t *testing.T, f *fixture) []reset.Token {
+	t.Helper()
+	tokens, err := f.store.Tokens(context.Background())
+	if err != nil {
+		t.Fatalf("Tokens = %v", err)
+	}
+	return tokens
+}
+
 func TestMaxAttemptsIsBounded(t *testing.T) {
 	for _, n := range []int{-1, reset.MaxMaxAttempts + 1, 64} {
 		f := newFixture(t, nil)
