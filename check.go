@@ -53,7 +53,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	desc := ""
 	if users != nil {
-		desc = users.Describe() + ": connected, queries prepared"
+		desc = users.Describe() + ": connected; columns, queries and write privileges checked without writing"
 	}
 	report("database", start, err, desc)
 
