@@ -49,11 +49,10 @@ func loadConfigOrReport(env *cmdEnv, path string) (*Config, error) {
 }
 
 func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlags(env, "serve")
 	path := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfigOrReport(env, *path)
 	if err != nil {
