@@ -132,6 +132,10 @@ func parseTOML(data []byte, l layout, add func(Problem)) (doc map[string]any, sk
 			key = k
 		}
 		add(Problem{Key: key, Line: row, Msg: syntaxMessage(de, key, text, l)})
+		if len(skipped) == maxSyntaxProblems {
+			add(Problem{Line: row, Msg: "too many syntax errors: the rest of the file was not checked"})
+			return nil, skipped, false
+		}
 		if !oneLineValue(text) || skipped[row] {
 			add(Problem{Line: row, Msg: "the rest of the file was not checked: fix this line first"})
 			return nil, skipped, false
@@ -141,6 +145,9 @@ func parseTOML(data []byte, l layout, add func(Problem)) (doc map[string]any, sk
 		lines[row-1] = lines[row-1][len(bytes.TrimRight(lines[row-1], "\n")):]
 	}
 }
+
+// maxSyntaxProblems bounds the re-parsing of a file that is not TOML at all.
+const maxSyntaxProblems = 20
 
 // oneLineValue reports whether line is a key = value that cannot continue on the next line.
 func oneLineValue(line string) bool {
