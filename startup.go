@@ -33,8 +33,8 @@ var recheck = backoff{first: time.Second, max: time.Minute, giveUp: time.Hour}
 
 type backoff struct{ first, max, giveUp time.Duration }
 
-// checkTimeout bounds one check, like the check command's.
-const checkTimeout = 30 * time.Second
+// startupCheckTimeout bounds one check, like the check command's.
+const startupCheckTimeout = 30 * time.Second
 
 // watchDependencies checks every dependency in the background, so that serve says at start-up
 // what will not work instead of staying silent until a user's mail fails (issue 19): one
@@ -102,7 +102,7 @@ func watchDependency(ctx context.Context, log *slog.Logger, d dependency, timing
 }
 
 func checkOnce(ctx context.Context, d dependency) error {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	ctx, cancel := context.WithTimeout(ctx, startupCheckTimeout)
 	defer cancel()
 	return d.check(ctx)
 }
