@@ -27,7 +27,7 @@ func (a *app) dependencies() []dependency {
 }
 
 // recheck is how a failing dependency is checked again: after first, then twice as long each
-// time up to max, until it answers or giveUp has passed (then /readyz still reports it). Tests
+// time up to max, until it answers or giveUp has passed (then the admin /status still reports it). Tests
 // shorten it.
 var recheck = backoff{first: time.Second, max: time.Minute, giveUp: time.Hour}
 
@@ -92,7 +92,7 @@ func watchDependency(ctx context.Context, log *slog.Logger, d dependency, timing
 			return
 		}
 		if time.Since(since) >= timing.giveUp {
-			log.Warn("dependency still unavailable; no longer re-checked (the admin /readyz reports it)", "dependency", d.name, "since", since.UTC().Format(time.RFC3339), "err", err.Error())
+			log.Warn("dependency still unavailable; no longer re-checked (the admin /status reports it)", "dependency", d.name, "since", since.UTC().Format(time.RFC3339), "err", err.Error())
 			return
 		}
 		log.Debug("dependency still unavailable", "dependency", d.name, "attempt", attempt, "err", err.Error())
