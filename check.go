@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,12 +16,11 @@ import (
 // cmdCheck validates the config and then checks, live, everything serve will need. It prints
 // one line per check and exits 1 when any fails (2 when the config itself is invalid).
 func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlags(env, "check")
 	path := configFlag(fs)
 	offline := fs.Bool("offline", false, "validate the config file only; connect to nothing")
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfigOrReport(env, *path)
 	if err != nil {
@@ -53,7 +51,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	desc := ""
 	if users != nil {
-		desc = users.Describe() + ": connected, queries prepared"
+		desc = users.Describe() + ": connected; columns, queries and write privileges checked without writing"
 	}
 	report("database", start, err, desc)
 
@@ -129,11 +127,10 @@ func checkStore(ctx context.Context, cfg *Config, getenv func(string) string) (d
 // cmdHealthcheck asks a running resetgate's admin listener whether it is alive, for container
 // health checks in images that have no shell or curl.
 func cmdHealthcheck(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlags(env, "healthcheck")
 	u := fs.String("url", "http://127.0.0.1:9090/healthz", "the admin /healthz URL")
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

@@ -23,14 +23,13 @@ import (
 
 // flags parses a command's flags: -config and whatever add registers.
 func flags(env *cmdEnv, name string, args []string, add func(*flag.FlagSet)) (*flag.FlagSet, *string, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlags(env, name)
 	path := configFlag(fs)
 	if add != nil {
 		add(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, exitCode(2)
+	if err := parseFlags(env, fs, args); err != nil {
+		return nil, nil, err
 	}
 	return fs, path, nil
 }
@@ -47,11 +46,10 @@ func openStoreForCommand(ctx context.Context, cfg *Config, getenv func(string) s
 
 // cmdHash reads a password from stdin (without echo on a terminal) and prints its hash.
 func cmdHash(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := flag.NewFlagSet("hash", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlags(env, "hash")
 	scheme := fs.String("scheme", "", "hash scheme: "+strings.Join(passhash.Names(), ", "))
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
 	}
 	if *scheme == "" {
 		fmt.Fprintln(env.stderr, "resetgate hash: -scheme is required ("+strings.Join(passhash.Names(), ", ")+")")
@@ -163,7 +161,8 @@ func cmdSendLink(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(env.stderr, "usage: resetgate send-link [-config FILE] [-print] EMAIL")
+		fs.SetOutput(env.stderr)
+		fs.Usage()
 		return exitCode(2)
 	}
 	cfg, err := loadConfigOrReport(env, *path)
@@ -218,7 +217,7 @@ func openStoreCommand(ctx context.Context, env *cmdEnv, name string, args []stri
 		return nil, err
 	}
 	if !valid(fs.Arg(0), fs.NArg()) {
-		fmt.Fprintf(env.stderr, "usage: resetgate %s [-config FILE] %s\n", name, usage)
+		fs.Usage()
 		return nil, exitCode(2)
 	}
 	cfg, err := loadConfigOrReport(env, *path)

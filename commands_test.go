@@ -218,17 +218,67 @@ func TestDoctor(t *testing.T) {
 	}
 }
 
-func TestVersionHelpUnknown(t *testing.T) {
-	if code, out, _ := cli(t, env(), "", "version"); code != 0 || !strings.HasPrefix(out, "resetgate ") || !strings.Contains(out, "go1.") {
-		t.Errorf("version = %d %q", code, out)
+func TestHelpAndVersion(t *testing.T) {
+	everyCommand := []string{}
+	for _, c := range commands {
+		everyCommand = append(everyCommand, "\n  "+c.name+" ")
 	}
-	if code, out, _ := cli(t, env(), "", "help"); code != 0 || !strings.Contains(out, "send-test-mail") {
-		t.Errorf("help = %d", code)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		stdout   []string // each must appear
+		stderr   []string
+	}{
+		{"help lists the commands", []string{"help"}, 0, everyCommand, nil},
+		{"--help lists the commands", []string{"--help"}, 0, everyCommand, nil},
+		{"-h lists the commands", []string{"-h"}, 0, everyCommand, nil},
+		{"-help lists the commands", []string{"-help"}, 0, everyCommand, nil},
+		{"version", []string{"version"}, 0, []string{"resetgate ", "go1."}, nil},
+		{"--version", []string{"--version"}, 0, []string{"resetgate ", "go1."}, nil},
+		{"-v", []string{"-v"}, 0, []string{"resetgate ", "go1."}, nil},
+		{"tokens -h lists its actions", []string{"tokens", "-h"}, 0, []string{"usage: resetgate tokens [flags] ACTION", "\n  list ", "\n  revoke EMAIL ", "\n  purge ", "-config"}, nil},
+		{"queue -h lists its actions", []string{"queue", "-h"}, 0, []string{"usage: resetgate queue [flags] ACTION", "\n  list ", "\n  retry ID|all ", "\n  drop ID ", "-config"}, nil},
+		{"tokens without an action shows them", []string{"tokens"}, 2, nil, []string{"\n  revoke EMAIL "}},
+		{"help for one command", []string{"help", "send-link"}, 0, []string{"usage: resetgate send-link [flags] EMAIL", "-print"}, nil},
+		{"serve -h shows its flags, not Go's", []string{"serve", "-h"}, 0, []string{"usage: resetgate serve [flags]", "Run the proxy", "-config"}, nil},
+		{"check --help", []string{"check", "--help"}, 0, []string{"usage: resetgate check [flags]", "-offline"}, nil},
+		{"a bad flag names itself and the usage", []string{"check", "-ofline"}, 2, nil, []string{"-ofline", "usage: resetgate check"}},
+		{"unknown command", []string{"frobnicate"}, 1, nil, []string{`unknown command "frobnicate"`, "\n  serve "}},
+		{"help for an unknown command", []string{"help", "frobnicate"}, 1, nil, []string{`unknown command "frobnicate"`}},
+		{"missing config", []string{"serve", "-config", "/nonexistent/none.toml"}, 2, nil, []string{"none.toml: file not found"}},
 	}
-	if code, _, errOut := cli(t, env(), "", "frobnicate"); code == 0 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
-		t.Errorf("unknown command = %d %s", code, errOut)
+	for _, c := range commands {
+		if c.name == "help" || c.name == "version" {
+			continue
+		}
+		tests = append(tests, struct {
+			name     string
+			args     []string
+			wantCode int
+			stdout   []string
+			stderr   []string
+		}{c.name + " -h has a description", []string{c.name, "-h"}, 0, []string{"usage: resetgate " + c.name, strings.ToUpper(c.summary[:1]) + c.summary[1:2]}, nil})
 	}
-	if code, _, errOut := cli(t, env(), "", "serve", "-config", filepath.Join(t.TempDir(), "none.toml")); code == 0 || !strings.Contains(errOut, "not found") {
-		t.Errorf("serve with a missing config = %d %s", code, errOut)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := cli(t, env(), "", tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("resetgate %s = %d, want %d\n%s%s", strings.Join(tt.args, " "), code, tt.wantCode, out, errOut)
+			}
+			for _, want := range tt.stdout {
+				if !strings.Contains(out, want) {
+					t.Errorf("resetgate %s: stdout lacks %q:\n%s", strings.Join(tt.args, " "), want, out)
+				}
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("resetgate %s: stderr lacks %q:\n%s", strings.Join(tt.args, " "), want, errOut)
+				}
+			}
+			if strings.Contains(out+errOut, "Usage of ") {
+				t.Errorf("resetgate %s printed Go's own usage line:\n%s%s", strings.Join(tt.args, " "), out, errOut)
+			}
+		})
 	}
 }

@@ -22,13 +22,15 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
-	if p.Line > 0 {
+	switch {
+	case p.Line > 0 && p.Key != "":
 		return fmt.Sprintf("line %d: %s: %s", p.Line, p.Key, p.Msg)
+	case p.Line > 0:
+		return fmt.Sprintf("line %d: %s", p.Line, p.Msg)
+	case p.Key != "":
+		return fmt.Sprintf("%s: %s", p.Key, p.Msg)
 	}
-	if p.Key == "" {
-		return p.Msg
-	}
-	return fmt.Sprintf("%s: %s", p.Key, p.Msg)
+	return p.Msg
 }
 
 // ConfigError lists every problem found in a config file at once.
@@ -38,6 +40,9 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	if len(e.Problems) == 1 && e.Problems[0].Key == "" && e.Problems[0].Line == 0 {
+		return e.Path + ": " + e.Problems[0].Msg
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d problem(s):", e.Path, len(e.Problems))
 	for _, p := range e.Problems {
@@ -46,15 +51,21 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-// loadConfig reads, decodes and validates the file at path. Unknown keys, type errors and
-// invalid values are all reported together, each with its key and line.
+// loadConfig reads, decodes and validates the file at path. Syntax errors, unknown keys, values
+// of the wrong type and invalid values are all reported together in a [*ConfigError], each
+// with its key and line; a file that cannot be read is one too, so that every command exits 2
+// for it like for any invalid config.
 func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("config file %s not found (copy the annotated config.toml from the resetgate repository, or try `resetgate demo`)", path)
+		msg := err.Error()
+		if pe := (*os.PathError)(nil); errors.As(err, &pe) {
+			msg = pe.Err.Error()
 		}
-		return nil, fmt.Errorf("read config: %w", err)
+		if errors.Is(err, os.ErrNotExist) {
+			msg = "file not found (copy the annotated config.toml from the resetgate repository, or try `resetgate demo`)"
+		}
+		return nil, &ConfigError{Path: path, Problems: []Problem{{Msg: msg}}}
 	}
 	return parseConfig(path, data, getenv)
 }
@@ -62,32 +73,26 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 func parseConfig(path string, data []byte, getenv func(string) string) (*Config, error) {
 	cfg := defaultConfig()
 	cfg.path = path
-	lines := keyLines(data)
+	l := scanLayout(data)
 	cerr := &ConfigError{Path: path}
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		var strict *toml.StrictMissingError
-		var de *toml.DecodeError
-		switch {
-		case errors.As(err, &strict):
-			for _, e := range strict.Errors {
-				key := strings.Join(e.Key(), ".")
-				row, _ := e.Position()
-				msg := "unknown key" + suggest(key)
-				cerr.Problems = append(cerr.Problems, Problem{Key: key, Line: row, Msg: msg})
-			}
-		case errors.As(err, &de):
-			row, _ := de.Position()
-			key := strings.Join(de.Key(), ".")
-			cerr.Problems = append(cerr.Problems, Problem{Key: key, Line: row, Msg: de.Error()})
-			return nil, cerr // the rest of the file was not decoded: other checks would mislead
-		default:
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
+	reported := map[string]bool{}
+	add := func(p Problem) {
+		cerr.Problems = append(cerr.Problems, p)
+		reported[p.Key] = true
 	}
-	cfg.validate(getenv, func(key, format string, args ...any) {
-		cerr.Problems = append(cerr.Problems, Problem{Key: key, Line: lines[key], Msg: fmt.Sprintf(format, args...)})
+	doc, skipped, complete := parseTOML(data, l, add)
+	decodeTable(reflect.ValueOf(&cfg).Elem(), doc, "", func(key, msg string) {
+		add(Problem{Key: key, Line: l.lines[key], Msg: msg})
 	})
+	if complete {
+		// A key already reported, or on a line set aside for its syntax, would only be
+		// reported again in other words ("required").
+		cfg.validate(getenv, func(key, format string, args ...any) {
+			if !reported[key] && !skipped[l.lines[key]] {
+				cerr.Problems = append(cerr.Problems, Problem{Key: key, Line: l.lines[key], Msg: fmt.Sprintf(format, args...)})
+			}
+		})
+	}
 	if len(cerr.Problems) > 0 {
 		sort.SliceStable(cerr.Problems, func(i, j int) bool {
 			a, b := cerr.Problems[i].Line, cerr.Problems[j].Line
@@ -96,6 +101,84 @@ func parseConfig(path string, data []byte, getenv func(string) string) (*Config,
 		return nil, cerr
 	}
 	return &cfg, nil
+}
+
+// parseTOML decodes data into generic TOML values. A syntax error on a one-line key = value is
+// reported, that line is set aside (skipped) and the rest parsed again, so that every such
+// mistake is reported at once. After any other syntax error (in a table header, an unfinished
+// list, string or inline table) what follows cannot be read reliably: parsing stops there,
+// complete is false and doc holds nothing.
+func parseTOML(data []byte, l layout, add func(Problem)) (doc map[string]any, skipped map[int]bool, complete bool) {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	skipped = map[int]bool{}
+	for {
+		doc = map[string]any{}
+		err := toml.Unmarshal(bytes.Join(lines, nil), &doc)
+		if err == nil {
+			return doc, skipped, true
+		}
+		var de *toml.DecodeError
+		if !errors.As(err, &de) {
+			add(Problem{Msg: "cannot be read as TOML: " + strings.TrimPrefix(err.Error(), "toml: ")})
+			return nil, skipped, false
+		}
+		row, _ := de.Position()
+		text := ""
+		if row >= 1 && row <= len(lines) {
+			text = strings.TrimSpace(string(lines[row-1]))
+		}
+		key := strings.Join(de.Key(), ".")
+		if k := l.keys[row]; k != "" {
+			key = k
+		}
+		add(Problem{Key: key, Line: row, Msg: syntaxMessage(de, key, text, l)})
+		if len(skipped) == maxSyntaxProblems {
+			add(Problem{Line: row, Msg: "too many syntax errors: the rest of the file was not checked"})
+			return nil, skipped, false
+		}
+		if !oneLineValue(text) || skipped[row] {
+			add(Problem{Line: row, Msg: "the rest of the file was not checked: fix this line first"})
+			return nil, skipped, false
+		}
+		skipped[row] = true
+		// Blank the line but keep its newline, so that line numbers stay.
+		lines[row-1] = lines[row-1][len(bytes.TrimRight(lines[row-1], "\n")):]
+	}
+}
+
+// maxSyntaxProblems bounds the re-parsing of a file that is not TOML at all.
+const maxSyntaxProblems = 20
+
+// oneLineValue reports whether line is a key = value that cannot continue on the next line.
+func oneLineValue(line string) bool {
+	m := keyAssign.FindStringSubmatchIndex(line)
+	if m == nil {
+		return false
+	}
+	value := line[m[1]:]
+	return !strings.ContainsAny(value, "[{") && !strings.Contains(value, `"""`) && !strings.Contains(value, "'''")
+}
+
+var unicodeName = regexp.MustCompile(`U\+[0-9A-F]{4,6} ('[^']*')`)
+
+// syntaxMessage says what is wrong with a line that is not valid TOML, in plain words, with the
+// fix for the commonest mistake: text without quotes (from = Example <…>, token_ttl = 1h).
+func syntaxMessage(de *toml.DecodeError, key, line string, l layout) string {
+	msg := unicodeName.ReplaceAllString(strings.TrimPrefix(de.Error(), "toml: "), "$1")
+	if strings.HasSuffix(msg, "is already defined") && key != "" {
+		return fmt.Sprintf("set twice (first on line %d)", l.lines[key])
+	}
+	if strings.Contains(msg, "at start of value") || strings.Contains(msg, "must be quoted") {
+		msg = "not valid TOML: " + msg
+		if m := keyAssign.FindStringSubmatch(line); m != nil {
+			value := strings.TrimSpace(line[len(m[0]):])
+			if !strings.ContainsAny(value, `"'#`) {
+				msg += fmt.Sprintf("; text goes in double quotes: %s = %q", strings.TrimSpace(m[1]), value)
+			}
+		}
+		return msg
+	}
+	return "not valid TOML: " + msg
 }
 
 // suggest turns common mistakes into a hint: secrets written inline, and near-misses of a
@@ -171,15 +254,21 @@ func tomlKeys(t reflect.Type, prefix string) []string {
 
 var (
 	tableHeader = regexp.MustCompile(`^\[\s*([A-Za-z0-9_.-]+)\s*\]`)
-	keyAssign   = regexp.MustCompile(`^([A-Za-z0-9_-]+)\s*=`)
+	keyAssign   = regexp.MustCompile(`^([A-Za-z0-9_-]+(?:\s*\.\s*[A-Za-z0-9_-]+)*)\s*=`)
 	prefixRe    = regexp.MustCompile(`^(/[a-z0-9][a-z0-9._-]*)+$`)
 )
 
-// keyLines maps each dotted key to the line where the file sets it, for messages about values
-// that decode but do not validate. It reads the plain layout config files use ([table] headers,
-// one key = value per line) and skips multi-line strings.
-func keyLines(data []byte) map[string]int {
-	lines := map[string]int{}
+// layout is where a config file sets what: lines maps each dotted key (and each [table]) to
+// the first line that sets it, keys each such line to its key. It reads the plain layout
+// config files use ([table] headers, one key = value per line, dotted keys) and skips
+// multi-line strings; keys inside inline tables have no line.
+type layout struct {
+	lines map[string]int
+	keys  map[int]string
+}
+
+func scanLayout(data []byte) layout {
+	l := layout{lines: map[string]int{}, keys: map[int]string{}}
 	table := ""
 	inString := ""
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -194,11 +283,16 @@ func keyLines(data []byte) map[string]int {
 		}
 		if m := tableHeader.FindStringSubmatch(line); m != nil {
 			table = m[1] + "."
+			if _, seen := l.lines[m[1]]; !seen {
+				l.lines[m[1]] = n
+			}
 			continue
 		}
 		if m := keyAssign.FindStringSubmatch(line); m != nil {
-			if _, seen := lines[table+m[1]]; !seen {
-				lines[table+m[1]] = n
+			key := table + strings.Join(strings.Fields(strings.ReplaceAll(m[1], ".", " . ")), "")
+			l.keys[n] = key
+			if _, seen := l.lines[key]; !seen {
+				l.lines[key] = n
 			}
 			for _, q := range []string{`"""`, `'''`} {
 				if strings.Count(line, q)%2 == 1 {
@@ -207,7 +301,7 @@ func keyLines(data []byte) map[string]int {
 			}
 		}
 	}
-	return lines
+	return l
 }
 
 func oneOf(bad complain, key, v string, allowed ...string) {

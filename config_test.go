@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -111,7 +112,15 @@ func TestConfigProblems(t *testing.T) {
 		{"dsn env missing", strings.Replace(minimal, `dsn = "file:app.db"`, `dsn_env = "NOPE"`, 1), "users.dsn_env", 4, "NOPE is not set"},
 		{"two dsn sources", strings.Replace(minimal, `dsn = "file:app.db"`, "dsn = \"x\"\ndsn_file = \"/x\"", 1), "users.dsn", 4, "only one"},
 		{"smtp without password", minimal + "transport = \"smtp\"\n[mail.smtp]\nhost = \"smtp.example.com\"\nusername = \"u\"\n", "mail.smtp.password", 0, "password_env"},
-		{"wrong type", minimal + "[reset]\nmin_password_length = \"eight\"\n", "reset.min_password_length", 8, ""},
+		{"wrong type", minimal + "[reset]\nmin_password_length = \"eight\"\n", "reset.min_password_length", 8, `a number, got the string "eight"`},
+		{"unquoted text", minimal + "[reset]\ntoken_ttl = 1h\n", "reset.token_ttl", 8, `text goes in double quotes: token_ttl = "1h"`},
+		{"key set twice", minimal + "from = \"x\"\n", "mail.from", 7, "set twice (first on line 6)"},
+		{"dotted key", minimal + "smtp.port = \"25\"\n", "mail.smtp.port", 7, `a number, got the string "25"`},
+		{"unknown table", minimal + "[smpt]\nport = 25\n", "smpt", 7, "unknown key"},
+		{"table given a value", minimal + "smtp = \"localhost\"\n", "mail.smtp", 7, `a table ([mail.smtp]), got the string "localhost"`},
+		{"list of strings", minimal + "[limits]\ntrusted_proxies = \"10.0.0.0/8\"\n", "limits.trusted_proxies", 8, `a list of strings such as ["a", "b"], got the string`},
+		{"bool as string", strings.Replace(minimal, "[users]\n", "[users]\nupgrade_cost = \"yes\"\n", 1), "users.upgrade_cost", 4, `true or false (without quotes), got the string "yes"`},
+		{"driver and dsn disagree", strings.Replace(minimal, `dsn = "file:app.db"`, `dsn = "postgresql://app@db/app"`, 1), "users.driver", 0, `set driver = "postgres"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,6 +154,123 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	}
 }
 
+// TestConfigTypeErrorsHideNothing is issue 19's report: a value of the wrong type used to stop
+// the whole check with Go's own words (main.SMTPConfig.Port of type int).
+func TestConfigTypeErrorsHideNothing(t *testing.T) {
+	_, err := parseConfig("app.toml", []byte(minimal+`transport = "smtp"
+[mail.smtp]
+host = "smtp.example.com"
+port = "587"
+tls = "startls"
+[reset]
+token_ttl = 3600
+min_strength = "3"
+[limits]
+per_ip = "lots"
+`), env())
+	var cerr *ConfigError
+	if !errors.As(err, &cerr) {
+		t.Fatalf("parseConfig = %v, want a *ConfigError", err)
+	}
+	want := []string{
+		`line 10: mail.smtp.port: a number, got the string "587" (write numbers without quotes)`,
+		`line 11: mail.smtp.tls: "startls" is not one of starttls, tls, none`,
+		`line 13: reset.token_ttl: a duration in double quotes such as "30s", "15m" or "1h", got the number 3600`,
+		`line 14: reset.min_strength: a number, got the string "3" (write numbers without quotes)`,
+		`line 16: limits.per_ip: `,
+	}
+	if len(cerr.Problems) != len(want) {
+		t.Errorf("parseConfig reported %d problems, want %d:\n%v", len(cerr.Problems), len(want), cerr)
+	}
+	for i, w := range want {
+		if i < len(cerr.Problems) && !strings.HasPrefix(cerr.Problems[i].String(), w) {
+			t.Errorf("problem %d = %q, want %q…", i, cerr.Problems[i], w)
+		}
+	}
+	for _, p := range cerr.Problems {
+		for _, leak := range []string{"toml:", "main.", "struct field", "of type"} {
+			if strings.Contains(p.String(), leak) {
+				t.Errorf("problem %q leaks Go's words %q", p, leak)
+			}
+		}
+	}
+}
+
+func TestConfigSyntaxErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		toml string
+		want []string // every problem, in order
+	}{
+		{"two unquoted values, both reported, and the rest checked",
+			"public_url = https://app.example.com\nupstream = \"http://127.0.0.1:5000\"\n[users]\ndsn = \"file:app.db\"\ndriver = \"oracle\"\n[mail]\nfrom = App <no-reply@example.com>\n",
+			[]string{
+				`line 1: public_url: not valid TOML: unexpected character 'h' at start of value; text goes in double quotes: public_url = "https://app.example.com"`,
+				`line 5: users.driver: "oracle" is not one of sqlite, postgres, mysql`,
+				`line 7: mail.from: not valid TOML: unexpected character 'A' at start of value; text goes in double quotes: from = "App <no-reply@example.com>"`,
+			}},
+		{"broken table header stops the check, saying so",
+			minimal + "[reset\ntoken_ttl = \"1h\"\n",
+			[]string{
+				`line 7: not valid TOML: expected ']' to close table name`,
+				`line 7: the rest of the file was not checked: fix this line first`,
+			}},
+		{"unterminated string",
+			minimal + "[reset]\nafter_reset_url = \"/login\n",
+			[]string{`line 8: reset.after_reset_url: not valid TOML: basic strings cannot have new lines`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, p := range problems(t, tt.toml, env()) {
+				got = append(got, p.String())
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestConfigFieldKindsAreDecoded keeps decodeTable in step with Config: every field of every
+// table must be of a kind it decodes.
+func TestConfigFieldKindsAreDecoded(t *testing.T) {
+	var walk func(t reflect.Type, prefix string) []string
+	walk = func(typ reflect.Type, prefix string) (bad []string) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+			if !f.IsExported() || name == "" {
+				continue
+			}
+			ft := f.Type
+			switch {
+			case reflect.PointerTo(ft).Implements(textUnmarshaler):
+			case ft.Kind() == reflect.Struct:
+				bad = append(bad, walk(ft, prefix+name+".")...)
+			case ft.Kind() == reflect.String, ft.Kind() == reflect.Int, ft.Kind() == reflect.Bool:
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
+			default:
+				bad = append(bad, prefix+name+" ("+ft.String()+")")
+			}
+		}
+		return bad
+	}
+	if bad := walk(reflect.TypeFor[Config](), ""); len(bad) > 0 {
+		t.Errorf("decodeTable cannot decode %s: teach it the kind", strings.Join(bad, ", "))
+	}
+}
+
+func TestMissingConfigFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "none.toml")
+	for _, cmd := range []string{"serve", "check", "doctor", "send-link"} {
+		code, _, errOut := cli(t, env(), "", cmd, "-config", path, "x@example.com")
+		if code != 2 || !strings.Contains(errOut, path+": file not found") {
+			t.Errorf("%s with a missing config = %d %q, want 2 and \"file not found\"", cmd, code, errOut)
+		}
+	}
+}
+
 func TestSecretFile(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "dsn")
 	os.WriteFile(f, []byte("postgres://x@y/z\n"), 0o600)
@@ -158,10 +284,31 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add(minimal)
 	f.Add("[users]\nafter_reset = [\"\"\"\nx\n\"\"\"]\n")
 	f.Add("a.b.c = 1\n[[x]]\n")
+	f.Add(minimal + "[mail.smtp]\nport = \"587\"\ntimeout = 3\n[limits]\ntrusted_proxies = [1, \"x\"]\n")
+	f.Add("public_url = x\nupstream = y\n[users]\ndsn = z = 1\n")
+	f.Add("[users]\nafter_reset = \"x\"\n[mail]\nsmtp = 1\n[[reset]]\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		cfg, err := parseConfig("fuzz.toml", []byte(s), env())
-		if err == nil && (cfg.public == nil || cfg.up == nil) {
-			t.Errorf("a config without a valid public_url or upstream was accepted")
+		if err == nil {
+			if cfg.public == nil || cfg.up == nil {
+				t.Errorf("a config without a valid public_url or upstream was accepted")
+			}
+			return
+		}
+		var cerr *ConfigError
+		if !errors.As(err, &cerr) || len(cerr.Problems) == 0 {
+			t.Fatalf("parseConfig = %v, want a *ConfigError listing problems", err)
+		}
+		lines := strings.Count(s, "\n") + 1
+		for _, p := range cerr.Problems {
+			if p.Msg == "" || p.Line < 0 || p.Line > lines {
+				t.Errorf("problem %+v: empty, or on a line the file does not have", p)
+			}
+			for _, leak := range []string{"toml:", "main.", "struct field"} {
+				if strings.Contains(p.Msg, leak) {
+					t.Errorf("problem %q leaks Go's words %q", p, leak)
+				}
+			}
 		}
 	})
 }

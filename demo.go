@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,12 +18,11 @@ const demoConfigPath = "(demo defaults)"
 // cmdDemo runs the example legacy app and resetgate in front of it, on embedded defaults:
 // no config file, no database server, no mail server (links appear in the terminal).
 func cmdDemo(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlags(env, "demo")
 	listen := fs.String("listen", "127.0.0.1:8080", "where the demo listens")
 	dataDir := fs.String("data", "", "keep the demo's state in this directory (default: a temporary one, removed at exit)")
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
 	}
 	dir := *dataDir
 	if dir == "" {

@@ -8,10 +8,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -39,40 +41,30 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-// usage is `resetgate help`.
-const usage = `resetgate — a password-reset flow in front of an unmodified legacy web app.
-
-Usage:
-  resetgate [serve] [-config config.toml]   run the proxy and the reset pages (default command)
-  resetgate check   [-config config.toml]   validate the config, then check the database, mail
-                                            server, upstream, store and data_dir; exit 1 on problems
-  resetgate demo    [-listen 127.0.0.1:8080] run a self-contained demo: an example legacy app on
-                                            SQLite with resetgate in front, mail shown in the terminal
-  resetgate doctor  [-config …] [-test-user EMAIL -test-password-stdin]
-                                            report which hash formats the app's users have and
-                                            whether resetgate can write them
-  resetgate hash    -scheme NAME            read a password from stdin and print its hash
-  resetgate send-test-mail -to ADDRESS      send a test message through the configured transport
-  resetgate send-link [-print] EMAIL        issue a reset link for an account (mails it; -print
-                                            prints it instead)
-  resetgate tokens  list | revoke EMAIL | purge
-  resetgate queue   list | retry ID|all | drop ID
-  resetgate healthcheck [-url URL]          exit 0 if the admin /healthz answers (container health checks)
-  resetgate version                         print the version, Go version and commit
-  resetgate help                            this text
-
-Every command that reads the config takes -config (default: config.toml in the current
-directory). See README.md for the configuration keys.
-`
-
 // run is the whole program: main only wires the process's environment into it, so tests can
 // run resetgate in-process with their own arguments, environment and output.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd, rest := "serve", args[1:]
-	if len(rest) > 0 && len(rest[0]) > 0 && rest[0][0] != '-' {
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		cmd, rest = rest[0], rest[1:]
+	} else if len(rest) > 0 {
+		// Help and version the way people type them: resetgate --help, -h, -v, --version.
+		switch rest[0] {
+		case "-h", "-help", "--help":
+			cmd, rest = "help", rest[1:]
+		case "-v", "-version", "--version":
+			cmd, rest = "version", rest[1:]
+		}
 	}
 	env := &cmdEnv{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	err := dispatch(ctx, env, cmd, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // the command printed its usage, as asked
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, env *cmdEnv, cmd string, rest []string) error {
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, env, rest)
@@ -94,14 +86,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdQueue(ctx, env, rest)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, env, rest)
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, versionString())
+	case "version":
+		fmt.Fprintln(env.stdout, versionString())
 		return nil
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
+	case "help":
+		if len(rest) > 0 {
+			if _, ok := commandByName(rest[0]); ok && rest[0] != "help" && rest[0] != "version" {
+				return dispatch(ctx, env, rest[0], []string{"-h"})
+			}
+			fmt.Fprint(env.stderr, usage())
+			return fmt.Errorf("unknown command %q (see `resetgate help`)", rest[0])
+		}
+		fmt.Fprint(env.stdout, usage())
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
+	fmt.Fprint(env.stderr, usage())
 	return fmt.Errorf("unknown command %q (see `resetgate help`)", cmd)
 }
 

@@ -49,11 +49,10 @@ func loadConfigOrReport(env *cmdEnv, path string) (*Config, error) {
 }
 
 func cmdServe(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlags(env, "serve")
 	path := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfigOrReport(env, *path)
 	if err != nil {
@@ -151,6 +150,7 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 	}
 	log.Info("resetgate listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "upstream", cfg.Upstream,
 		"prefix", cfg.Prefix, "store", cfg.Store.Backend, "users", a.users.Describe(), "mail", cfg.Mail.Transport, "version", version)
+	defer a.watchDependencies(ctx)() // warns of what will not work, in the background (startup.go)
 
 	var serveErr error
 	select {

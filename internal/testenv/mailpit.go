@@ -43,6 +43,7 @@ type MailpitOption func(*mailpitConfig)
 type mailpitConfig struct {
 	tls                string // "", "starttls" or "tls"
 	username, password string
+	smtpPort           int // 0: any free port
 }
 
 // MailpitSTARTTLS makes the server offer STARTTLS with a self-signed certificate generated for
@@ -62,6 +63,10 @@ func MailpitImplicitTLS() MailpitOption { return func(c *mailpitConfig) { c.tls 
 func MailpitAuth(username, password string) MailpitOption {
 	return func(c *mailpitConfig) { c.username, c.password = username, password }
 }
+
+// MailpitSMTPPort makes the server take SMTP on this loopback port, for tests of a client
+// that was pointed at the port before anything listened there.
+func MailpitSMTPPort(port int) MailpitOption { return func(c *mailpitConfig) { c.smtpPort = port } }
 
 // MailAddress is an address as Mailpit's API reports it.
 type MailAddress struct {
@@ -149,6 +154,9 @@ func Mailpit(t testing.TB, opts ...MailpitOption) *MailpitServer {
 		smtpPort, httpPort, err := freePorts()
 		if err != nil {
 			t.Fatalf("mailpit: find free ports: %v", err)
+		}
+		if cfg.smtpPort != 0 {
+			smtpPort = cfg.smtpPort
 		}
 		args := append([]string{
 			"--smtp", net.JoinHostPort(mp.smtpHost, strconv.Itoa(smtpPort)),

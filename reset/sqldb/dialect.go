@@ -108,6 +108,7 @@ type endpoint struct {
 	db     *sql.DB
 	where  string
 	secret string
+	login  string // the user name, for hints about grants
 }
 
 // connect parses dsn for d and returns an unopened pool with resetgate's driver settings.
@@ -127,12 +128,12 @@ func connect(d dialect, dsn string, connectTimeout time.Duration) (endpoint, err
 			cfg.RuntimeParams["application_name"] = "resetgate"
 		}
 		where := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
-		return endpoint{db: stdlib.OpenDB(*cfg), where: where, secret: cfg.Password}, nil
+		return endpoint{db: stdlib.OpenDB(*cfg), where: where, secret: cfg.Password, login: cfg.User}, nil
 
 	case mysql:
-		cfg, err := gomysql.ParseDSN(dsn)
+		cfg, err := mysqlConfig(dsn)
 		if err != nil {
-			return endpoint{}, fmt.Errorf("sqldb: mysql dsn: %w", err)
+			return endpoint{}, err
 		}
 		// The compare-and-swap counts rows: MySQL by default reports rows *changed*, which
 		// would be 0 for an UPDATE that writes the value already there. Found (matched)
@@ -145,7 +146,7 @@ func connect(d dialect, dsn string, connectTimeout time.Duration) (endpoint, err
 		if err != nil {
 			return endpoint{}, fmt.Errorf("sqldb: mysql dsn: %w", err)
 		}
-		return endpoint{db: sql.OpenDB(connector), where: cfg.Addr + "/" + cfg.DBName, secret: cfg.Passwd}, nil
+		return endpoint{db: sql.OpenDB(connector), where: cfg.Addr + "/" + cfg.DBName, secret: cfg.Passwd, login: cfg.User}, nil
 
 	case sqlite:
 		name, path, err := sqliteDSN(dsn)

@@ -32,10 +32,12 @@ import (
 type Options struct {
 	// Driver is "postgres", "mysql" (MySQL and MariaDB) or "sqlite".
 	Driver string
-	// DSN is the driver's connection string: a postgres:// URL or key=value string (pgx),
-	// user:password@tcp(host:3306)/db (go-sql-driver/mysql), or a file name or file: URI
-	// (modernc.org/sqlite; see [Open] for what is added to it). It may hold a password,
-	// which never appears in errors or in [Users.Describe].
+	// DSN is the driver's connection string: a postgres:// or postgresql:// URL or a
+	// key=value string (pgx); user:password@tcp(host:3306)/db (go-sql-driver/mysql) or the
+	// URL form mysql://user:password@host:3306/db?param=value (also mariadb://; user and
+	// password percent-encoded, parameters as go-sql-driver/mysql's); or a file name or
+	// file: URI (modernc.org/sqlite; see [Open] for what is added to it). It may hold a
+	// password, which never appears in errors or in [Users.Describe].
 	DSN string
 
 	// Table is the accounts table, optionally schema-qualified ("app.users"); default "users".
@@ -111,6 +113,7 @@ type Users struct {
 	d       dialect
 	where   string // host:port/db or file, no secrets
 	secret  string // the DSN's password, scrubbed from errors
+	login   string // the DSN's user name, for hints about grants
 	cols    columns
 	custom  map[string]bool // which statements were configured rather than built
 	timeout time.Duration
@@ -168,7 +171,7 @@ func Open(ctx context.Context, o Options) (*Users, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.db, u.where, u.secret = ep.db, ep.where, ep.secret
+	u.db, u.where, u.secret, u.login = ep.db, ep.where, ep.secret, ep.login
 	maxConns := o.MaxOpenConns
 	if maxConns <= 0 {
 		maxConns = DefaultMaxOpenConns
@@ -186,7 +189,7 @@ func Open(ctx context.Context, o Options) (*Users, error) {
 	defer cancel()
 	if err := u.db.PingContext(ctx); err != nil {
 		u.db.Close()
-		return nil, fmt.Errorf("sqldb: connect to %s at %s: %w", d, u.where, scrub(err, u.secret))
+		return nil, fmt.Errorf("sqldb: connect to %s at %s: %w", d, u.where, scrub(oneLine(err), u.secret))
 	}
 	return u, nil
 }
@@ -292,7 +295,7 @@ func (u *Users) Ping(ctx context.Context) error {
 	ctx, cancel := u.withTimeout(ctx)
 	defer cancel()
 	if err := u.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqldb: ping %s at %s: %w", u.d, u.where, scrub(err, u.secret))
+		return fmt.Errorf("sqldb: ping %s at %s: %w", u.d, u.where, scrub(oneLine(err), u.secret))
 	}
 	return nil
 }
@@ -494,90 +497,6 @@ func (u *Users) Sample(ctx context.Context, n int) ([]string, error) {
 		return nil, u.fail("sample", err)
 	}
 	return hashes, nil
-}
-
-// Check verifies the configuration against the database without changing anything, for the
-// check command and start-up: that the table has the configured columns (when any statement
-// is built from them), that find_user and user_by_id run and select id, email, password[,
-// name], and that set_password and every after_reset statement prepare. It returns every
-// problem found, each naming the table, column or statement at fault.
-func (u *Users) Check(ctx context.Context) error {
-	ctx, cancel := u.withTimeout(ctx)
-	defer cancel()
-	if !u.custom["find_user"] || !u.custom["user_by_id"] || !u.custom["set_password"] {
-		if err := u.checkColumns(ctx); err != nil {
-			// Every built statement would fail the same way; say it once.
-			return err
-		}
-	}
-	var problems []error
-	for _, st := range []statement{u.findUser, u.userByID} {
-		// NULL parameters match no row, whatever the column types, so this reads nothing.
-		rows, err := u.db.QueryContext(ctx, st.sql, st.args(nil)...)
-		if err != nil {
-			problems = append(problems, u.checkFailed(st, err))
-			continue
-		}
-		cols, err := rows.Columns()
-		rows.Close()
-		if err == nil {
-			err = checkSelected(st.key, cols)
-		}
-		if err != nil {
-			problems = append(problems, err)
-		}
-	}
-	// Writes are only prepared: executing them, even in a rolled-back transaction, could
-	// change a non-transactional (MyISAM) table.
-	for _, st := range append([]statement{u.setPassword}, u.afterReset...) {
-		ps, err := u.db.PrepareContext(ctx, st.sql)
-		if err != nil {
-			problems = append(problems, u.checkFailed(st, err))
-			continue
-		}
-		ps.Close()
-	}
-	return errors.Join(problems...)
-}
-
-func (u *Users) checkFailed(st statement, err error) error {
-	return fmt.Errorf("sqldb: %s statement %q: %w", st.key, st.source, scrub(err, u.secret))
-}
-
-// checkColumns reports a missing table, or every configured column the table lacks.
-func (u *Users) checkColumns(ctx context.Context) error {
-	rows, err := u.db.QueryContext(ctx, "SELECT * FROM "+u.d.quote(u.cols.table)+" WHERE 1 = 0")
-	if err != nil {
-		return fmt.Errorf("sqldb: table %q in %s at %s: %w", u.cols.table, u.d, u.where, scrub(err, u.secret))
-	}
-	have, err := rows.Columns()
-	rows.Close()
-	if err != nil {
-		return u.fail("check table", err)
-	}
-	var missing []string
-	for _, c := range []struct{ key, name string }{
-		{"id_column", u.cols.id},
-		{"email_column", u.cols.email},
-		{"password_column", u.cols.password},
-		{"name_column", u.cols.name},
-	} {
-		if c.name == "" {
-			continue
-		}
-		found := false
-		for _, h := range have {
-			found = found || u.d.sameColumn(c.name, h)
-		}
-		if !found {
-			missing = append(missing, fmt.Sprintf("%q (%s)", c.name, c.key))
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("sqldb: table %q has no column %s; its columns are: %s",
-			u.cols.table, strings.Join(missing, ", no column "), strings.Join(have, ", "))
-	}
-	return nil
 }
 
 // fail wraps a driver error with what was being done, scrubbed of the DSN's password.

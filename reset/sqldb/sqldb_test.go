@@ -619,6 +619,8 @@ func TestOpenUnreachable(t *testing.T) {
 	}{
 		{"postgres", fmt.Sprintf("postgres://app:%s@127.0.0.1:%d/app?sslmode=disable", secret, port),
 			[]string{fmt.Sprintf("sqldb: connect to postgres at 127.0.0.1:%d/app: ", port), "connection refused"}},
+		{"postgres", fmt.Sprintf("postgres://app:%s@127.0.0.1:%d/app", secret, port), // sslmode=prefer: two attempts
+			[]string{fmt.Sprintf("sqldb: connect to postgres at 127.0.0.1:%d/app: connect: connection refused", port)}},
 		{"postgres", fmt.Sprintf("host=127.0.0.1 port=%d dbname=app user=app password=%s sslmode=disable", port, secret),
 			[]string{fmt.Sprintf("sqldb: connect to postgres at 127.0.0.1:%d/app: ", port), "connection refused"}},
 		{"mysql", fmt.Sprintf("app:%s@tcp(127.0.0.1:%d)/app", secret, port),
@@ -642,6 +644,9 @@ func TestOpenUnreachable(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), secret) {
 				t.Errorf("Open(%s) = %q, which contains the password", tt.driver, err)
+			}
+			if strings.ContainsAny(err.Error(), "\r\n") {
+				t.Errorf("Open(%s) = %q, want one line", tt.driver, err)
 			}
 		})
 	}
