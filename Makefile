@@ -50,8 +50,10 @@ fuzz: ## each fuzz target for 30s
 	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=30s $$pkg || exit 1; \
 	  done; done
 
-demo: ## the self-contained demo
-	$(GO) run . demo
+demo: ## the self-contained demo; -v names each package as it compiles (the first build takes minutes)
+	@echo "== building resetgate (the first build compiles every dependency: minutes on 2 cores, see README)"
+	$(GO) build -v -o resetgate .
+	./resetgate demo
 
 clean:
 	rm -f resetgate
