@@ -56,15 +56,13 @@ func (h *Handler) handleRequest() http.Handler {
 		case err != nil:
 			h.requestProblem(w, r, "", "Enter one e-mail address.")
 			return
-		case len(f["email"]) > reset.MaxEmailLen:
-			// Said apart from "not an address": no account can have it, and the user should
-			// know the field is not just mistyped (issue 19).
-			h.requestProblem(w, r, "", fmt.Sprintf("That e-mail address is too long: an address has at most %d characters.", reset.MaxEmailLen))
-			return
 		}
 		err = h.o.Service.RequestReset(r.Context(), f["email"], h.clientIP(r))
 		var limited *reset.RateLimitError
 		switch {
+		case errors.Is(err, reset.ErrMalformedEmail) && len(f["email"]) > reset.MaxEmailLen:
+			// Said apart from "not an address", so the user knows it is not a typo (issue 19).
+			h.requestProblem(w, r, "", fmt.Sprintf("That e-mail address is too long: an address has at most %d characters.", reset.MaxEmailLen))
 		case errors.Is(err, reset.ErrMalformedEmail):
 			h.requestProblem(w, r, f["email"], "Enter an e-mail address such as name@example.com.")
 		case errors.As(err, &limited):
