@@ -33,11 +33,13 @@ type guide struct {
 }
 
 func TestFlaskGuide(t *testing.T) {
+	t.Parallel() // each run has its own names and ports
 	followGuide(t, guide{dir: "flask", prefix: "flaskdemo", appPort: 5000, login: "/login",
 		signedIn: "you are signed in as <strong>alice@example.com</strong>", needDB: needPostgres})
 }
 
 func TestPHPGuide(t *testing.T) {
+	t.Parallel()
 	followGuide(t, guide{dir: "php", prefix: "phpdemo", appPort: 8000, login: "/login.php",
 		signedIn: "you are signed in as <strong>alice@example.com</strong>", needDB: needMariaDB})
 }
