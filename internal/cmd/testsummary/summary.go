@@ -76,12 +76,17 @@ func (s *summarizer) event(ev event) {
 	case ev.Test == "" && ev.Action == "output":
 		// Package level: ok/FAIL lines, "[no test files]", coverage, TestMain's own output.
 		// A lone PASS is what -v adds; plain go test omits it.
+		if strings.HasPrefix(ev.Output, "FAIL") {
+			s.flushRunning(ev.Package)
+		}
 		if ev.Output != "PASS\n" && !framing(ev.Output) {
 			io.WriteString(s.out, ev.Output)
 		}
 		if strings.HasPrefix(ev.Output, "FAIL\t") {
 			s.failed = append(s.failed, ev.Output)
 		}
+	case ev.Test == "" && ev.Action == "fail":
+		s.flushRunning(ev.Package)
 	case ev.Test == "":
 	case ev.Action == "output":
 		s.pending[k] = append(s.pending[k], ev.Output)
@@ -97,6 +102,23 @@ func (s *summarizer) event(ev event) {
 		delete(s.pending, k)
 	case ev.Action == "pass":
 		delete(s.pending, k)
+	}
+}
+
+// flushRunning prints what the package's unfinished tests printed. A package that fails with
+// tests still running (a timeout, a panic, os.Exit) never reports them as failed, and their
+// output holds the panic and its stack.
+func (s *summarizer) flushRunning(pkg string) {
+	for tk, lines := range s.pending {
+		if tk.pkg != pkg {
+			continue
+		}
+		for _, line := range lines {
+			if !framing(line) {
+				io.WriteString(s.out, line)
+			}
+		}
+		delete(s.pending, tk)
 	}
 }
 

@@ -134,3 +134,28 @@ func TestHelperGoTest(t *testing.T) {
 	fmt.Sscan(code, &n)
 	os.Exit(n)
 }
+
+func TestTimeoutShowsThePanic(t *testing.T) {
+	var out bytes.Buffer
+	s := newSummarizer(&out)
+	stream := `{"Action":"run","Package":"p","Test":"TestSlow"}
+{"Action":"output","Package":"p","Test":"TestSlow","Output":"=== RUN   TestSlow\n"}
+{"Action":"output","Package":"p","Test":"TestSlow","Output":"panic: test timed out after 10m0s\n"}
+{"Action":"output","Package":"p","Test":"TestSlow","Output":"\trunning tests:\n\t\tTestSlow (10m0s)\n"}
+{"Action":"output","Package":"p","Output":"FAIL\tp\t600.1s\n"}
+{"Action":"fail","Package":"p","Elapsed":600.1}
+`
+	if err := s.Read(strings.NewReader(stream)); err != nil {
+		t.Fatal(err)
+	}
+	s.Finish(1)
+	got := out.String()
+	if i, j := strings.Index(got, "panic: test timed out"), strings.Index(got, "FAIL\tp\t600.1s"); i < 0 || j < i {
+		t.Errorf("the panic is not shown before the FAIL line:\n%s", got)
+	}
+	for _, want := range []string{"panic: test timed out after 10m0s", "TestSlow (10m0s)", "FAIL\tp\t600.1s\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+}
