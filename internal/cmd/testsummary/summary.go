@@ -35,10 +35,14 @@ type summarizer struct {
 	pending map[testKey][]string // each running test's output, printed only if it fails
 	skips   []skipped
 	failed  []string // the FAIL lines of failed packages, repeated after the summary
+	// panicked holds the packages whose test binary panicked (a timeout, say). test2json then
+	// attributes the panic and the stack to whichever test ran last, and may even report that
+	// test as passed, so from there on nothing a test printed is dropped.
+	panicked map[string]bool
 }
 
 func newSummarizer(out io.Writer) *summarizer {
-	return &summarizer{out: out, pending: map[testKey][]string{}}
+	return &summarizer{out: out, pending: map[testKey][]string{}, panicked: map[string]bool{}}
 }
 
 // Read consumes the stream until EOF. A line that is not a JSON event (go test writes some
@@ -89,6 +93,9 @@ func (s *summarizer) event(ev event) {
 		s.flushRunning(ev.Package)
 	case ev.Test == "":
 	case ev.Action == "output":
+		if strings.HasPrefix(ev.Output, "panic: ") {
+			s.panicked[ev.Package] = true
+		}
 		s.pending[k] = append(s.pending[k], ev.Output)
 	case ev.Action == "fail":
 		for _, line := range s.pending[k] {
@@ -100,6 +107,8 @@ func (s *summarizer) event(ev event) {
 	case ev.Action == "skip":
 		s.skips = append(s.skips, skipped{pkg: ev.Package, test: ev.Test, reason: skipReason(s.pending[k])})
 		delete(s.pending, k)
+	case ev.Action == "pass" && s.panicked[ev.Package]:
+		s.flushRunning(ev.Package)
 	case ev.Action == "pass":
 		delete(s.pending, k)
 	}

@@ -142,6 +142,7 @@ func TestTimeoutShowsThePanic(t *testing.T) {
 {"Action":"output","Package":"p","Test":"TestSlow","Output":"=== RUN   TestSlow\n"}
 {"Action":"output","Package":"p","Test":"TestSlow","Output":"panic: test timed out after 10m0s\n"}
 {"Action":"output","Package":"p","Test":"TestSlow","Output":"\trunning tests:\n\t\tTestSlow (10m0s)\n"}
+{"Action":"pass","Package":"p","Test":"TestSlow"}
 {"Action":"output","Package":"p","Output":"FAIL\tp\t600.1s\n"}
 {"Action":"fail","Package":"p","Elapsed":600.1}
 `
