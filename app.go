@@ -173,7 +173,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	var pages = webTemplates(cfg)
 	if a.web, err = web.New(web.Options{
 		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: a.proxy,
-		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, Templates: pages, Logger: log,
+		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, SignInURL: cfg.signInURL(), Templates: pages, Logger: log,
 	}); err != nil {
 		return nil, err
 	}

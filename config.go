@@ -24,6 +24,7 @@ type Config struct {
 	TLSCert       string   `toml:"tls_cert"`
 	TLSKey        string   `toml:"tls_key"`
 
+	App    AppConfig    `toml:"app"`
 	Users  UsersConfig  `toml:"users"`
 	Mail   MailConfig   `toml:"mail"`
 	Reset  ResetConfig  `toml:"reset"`
@@ -125,6 +126,7 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 		bad("shutdown_grace", "must not be negative")
 	}
 
+	c.App.validate(c.public, bad)
 	c.Users.validate(getenv, bad)
 	c.Mail.validate(getenv, bad)
 	c.Reset.validate(c.public, bad)

@@ -312,3 +312,35 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestAppLoginPath(t *testing.T) {
+	tests := []struct {
+		name, toml, want string
+	}{
+		{"login_path wins", minimal + "[app]\nlogin_path = \"/signin\"\n[reset]\nafter_reset_url = \"/login\"\n", "/signin"},
+		{"else after_reset_url", minimal + "[reset]\nafter_reset_url = \"/login\"\n", "/login"},
+		{"else none known", minimal, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseConfig("c.toml", []byte(tt.toml), env())
+			if err != nil {
+				t.Fatalf("parseConfig = %v", err)
+			}
+			if got := cfg.signInURL(); got != tt.want {
+				t.Errorf("signInURL() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"login", "https://evil.example/login", "//evil.example", `/\evil`} {
+		t.Run("refuses "+bad, func(t *testing.T) {
+			ps := problems(t, minimal+"[app]\nlogin_path = '"+bad+"'\n", env())
+			for _, p := range ps {
+				if p.Key == "app.login_path" && p.Line == 8 && strings.Contains(p.String(), "starting with a single /") {
+					return
+				}
+			}
+			t.Errorf("login_path %q: no app.login_path problem at line 8 among %v", bad, ps)
+		})
+	}
+}

@@ -288,6 +288,7 @@ func structuralChanges(old, new *Config) []string {
 		{"log_format", old.LogFormat, new.LogFormat}, {"tls_cert", old.TLSCert, new.TLSCert}, {"tls_key", old.TLSKey, new.TLSKey},
 		{"users", fmt.Sprint(old.Users), fmt.Sprint(new.Users)}, {"mail", fmt.Sprint(old.Mail.Transport, old.Mail.From, old.Mail.SMTP, old.Mail.MaxAttempts), fmt.Sprint(new.Mail.Transport, new.Mail.From, new.Mail.SMTP, new.Mail.MaxAttempts)},
 		{"reset.min_strength", old.Reset.MinStrength, new.Reset.MinStrength}, {"reset.after_reset_url", old.Reset.AfterResetURL, new.Reset.AfterResetURL},
+		{"app.login_path", old.App.LoginPath, new.App.LoginPath},
 		{"reset.templates_dir", old.Reset.TemplatesDir, new.Reset.TemplatesDir},
 		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
 		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -47,17 +48,23 @@ func (h *Handler) handleRequestForm() http.Handler {
 
 func (h *Handler) handleRequest() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := readForm(r, "email")
-		if !ok {
-			h.render(w, r, http.StatusBadRequest, "request", page{Title: "Reset your password", Problems: []string{"Enter one e-mail address."}})
+		f, err := readForm(r, "email")
+		switch {
+		case errors.Is(err, errTooLarge):
+			h.requestProblem(w, r, "", "That request was too large. Enter just the e-mail address of your account.")
+			return
+		case err != nil:
+			h.requestProblem(w, r, "", "Enter one e-mail address.")
 			return
 		}
-		err := h.o.Service.RequestReset(r.Context(), f["email"], h.clientIP(r))
+		err = h.o.Service.RequestReset(r.Context(), f["email"], h.clientIP(r))
 		var limited *reset.RateLimitError
 		switch {
+		case errors.Is(err, reset.ErrMalformedEmail) && len(f["email"]) > reset.MaxEmailLen:
+			// Said apart from "not an address", so the user knows it is not a typo (issue 19).
+			h.requestProblem(w, r, "", fmt.Sprintf("That e-mail address is too long: an address has at most %d characters.", reset.MaxEmailLen))
 		case errors.Is(err, reset.ErrMalformedEmail):
-			h.render(w, r, http.StatusBadRequest, "request", page{Title: "Reset your password", Email: clip(f["email"], reset.MaxEmailLen),
-				Problems: []string{"Enter an e-mail address such as name@example.com."}})
+			h.requestProblem(w, r, f["email"], "Enter an e-mail address such as name@example.com.")
 		case errors.As(err, &limited):
 			h.respondError(w, r, http.StatusTooManyRequests, "There were too many reset requests from your network in a short time.", limited.RetryAfter)
 		default:
@@ -66,6 +73,12 @@ func (h *Handler) handleRequest() http.Handler {
 			http.Redirect(w, r, h.o.Prefix+"/sent", http.StatusSeeOther)
 		}
 	})
+}
+
+// requestProblem shows the request form again, 400, with one problem and the submitted
+// address (clipped to what the field holds).
+func (h *Handler) requestProblem(w http.ResponseWriter, r *http.Request, email, problem string) {
+	h.render(w, r, http.StatusBadRequest, "request", page{Title: "Reset your password", Email: clip(email, reset.MaxEmailLen), Problems: []string{problem}})
 }
 
 func (h *Handler) handlePage(name, title string) http.Handler {
@@ -137,8 +150,12 @@ func (h *Handler) handleNew() http.Handler {
 		}
 		// Only the two password fields are read. The account comes from the token record,
 		// whatever uid or email fields a client adds (SECURITY.md RQ-RST-03).
-		f, ok := readForm(r, "password", "password2")
-		if !ok {
+		f, err := readForm(r, "password", "password2")
+		if errors.Is(err, errTooLarge) {
+			h.respondError(w, r, http.StatusBadRequest, "That request was too large. Open the page again and type your new password twice.", 0)
+			return
+		}
+		if err != nil {
 			h.respondError(w, r, http.StatusBadRequest, "The form could not be read. Open the page again and type your new password twice.", 0)
 			return
 		}
@@ -178,28 +195,39 @@ func (h *Handler) handleStatic(static fs.FS) http.Handler {
 	})
 }
 
+// Why readForm refused a form: the body went over [MaxBodyBytes], or anything else.
+var (
+	errTooLarge = errors.New("form body too large")
+	errBadForm  = errors.New("malformed form")
+)
+
 // readForm reads an application/x-www-form-urlencoded body (already capped by limitBody) and
-// returns the one value of each named field. It fails for any other content type, an
-// unreadable or oversized body, a field given zero or several times, or a field also given
-// in the query string: parameter pollution is refused, not resolved (SECURITY.md RQ-REQ-06).
-func readForm(r *http.Request, fields ...string) (map[string]string, bool) {
+// returns the one value of each named field. It fails with errTooLarge for an oversized body
+// and with errBadForm for any other content type, an unreadable body, a field given zero or
+// several times, or a field also given in the query string: parameter pollution is refused,
+// not resolved (SECURITY.md RQ-REQ-06).
+func readForm(r *http.Request, fields ...string) (map[string]string, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, false
+		return nil, errBadForm
 	}
 	if err := r.ParseForm(); err != nil {
-		return nil, false
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, errTooLarge
+		}
+		return nil, errBadForm
 	}
 	q := r.URL.Query()
 	out := make(map[string]string, len(fields))
 	for _, name := range fields {
 		v := r.PostForm[name]
 		if len(v) != 1 || q.Has(name) {
-			return nil, false
+			return nil, errBadForm
 		}
 		out[name] = v[0]
 	}
-	return out, true
+	return out, nil
 }
 
 func clip(s string, n int) string {

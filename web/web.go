@@ -46,6 +46,11 @@ type Options struct {
 	// AfterResetURL is where a successful reset goes: a relative path such as "/login" or an
 	// absolute URL on the public origin; empty: resetgate's own done page.
 	AfterResetURL string
+	// SignInURL is the app's sign-in page (config: [app] login_path, else after_reset_url): the
+	// request form links back to it and the done page's button goes there. It follows the
+	// rules of AfterResetURL. Empty: no sign-in page is known, and both point to the app's
+	// home page, "/".
+	SignInURL string
 	// Templates, when set, overrides the embedded page templates file by file.
 	Templates fs.FS
 	Logger    *slog.Logger
@@ -87,6 +92,9 @@ func New(o Options) (*Handler, error) {
 	}
 	if err := CheckAfterResetURL(o.AfterResetURL, o.PublicURL); err != nil {
 		return nil, err
+	}
+	if err := CheckAfterResetURL(o.SignInURL, o.PublicURL); err != nil {
+		return nil, fmt.Errorf("web: sign-in URL: %w", err)
 	}
 	h := &Handler{o: o, log: o.Logger, secure: o.PublicURL.Scheme == "https"}
 	h.cookie = CookieName(o.PublicURL)

@@ -1,0 +1,37 @@
+package reset
+
+import (
+	"strings"
+	"testing"
+)
+
+// Plain-text mail is read in clients that wrap lines themselves; a line break inside a
+// sentence shows as a ragged break mid-sentence on narrow screens (issue 19). Each paragraph
+// of the built-in text templates is therefore one line.
+func TestMailTextParagraphsAreOneLineEach(t *testing.T) {
+	mt, err := LoadMailTemplates(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := MailData{Site: "Example App", Name: "Ada", Email: "ada@example.com", Link: "https://example.com/pwreset/" + strings.Repeat("x", 43),
+		ResetURL: "https://example.com/pwreset", Valid: "1 hour", IP: "192.0.2.1", Time: "Mon, 02 Jan 2006 15:04 UTC"}
+	for _, kind := range []string{"reset", "changed"} {
+		t.Run(kind, func(t *testing.T) {
+			m, err := mt.render(kind, "ada@example.com", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, para := range strings.Split(strings.TrimSpace(m.Text), "\n\n") {
+				if strings.Contains(para, "\n") {
+					t.Errorf("%s.txt: a paragraph is broken across lines:\n%s", kind, para)
+				}
+				if strings.TrimSpace(para) != para || para == "" {
+					t.Errorf("%s.txt: paragraph %q has stray white space or blank lines", kind, para)
+				}
+			}
+			if !strings.HasPrefix(m.Text, "Hello Ada,\n\n") {
+				t.Errorf("%s.txt starts %q, want the greeting on its own line", kind, m.Text[:min(len(m.Text), 20)])
+			}
+		})
+	}
+}
