@@ -154,8 +154,8 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	}
 	a.ips = ips
 	var modify func(*http.Response) error
-	if len(cfg.Inject.Paths) > 0 {
-		in, err := apphtml.New(apphtml.Options{Paths: cfg.Inject.Paths, Selector: cfg.Inject.Selector, HTML: cfg.Inject.HTML,
+	if paths := cfg.injectPaths(); len(paths) > 0 {
+		in, err := apphtml.New(apphtml.Options{Paths: paths, Selector: cfg.Inject.Selector, HTML: cfg.Inject.HTML,
 			URL: cfg.Prefix, Logger: log})
 		if err != nil {
 			return nil, err

@@ -8,6 +8,8 @@ import (
 
 // InjectConfig is [inject]: the reset link on the app's own sign-in page.
 type InjectConfig struct {
+	// Paths are the pages that get the link. Absent means [app] login_path when that is
+	// set; an explicit empty list turns the link off.
 	Paths    []string `toml:"paths"`
 	Selector string   `toml:"selector"`
 	HTML     string   `toml:"html"`
@@ -29,4 +31,12 @@ func (i *InjectConfig) validate(prefix string, bad complain) {
 	if _, err := apphtml.RenderSnippet(i.HTML, prefix, ""); err != nil {
 		bad("inject.html", "%s (a template that may use {{.URL}} and {{.Text}}, without <script>)", strings.TrimPrefix(err.Error(), "apphtml: "))
 	}
+}
+
+// injectPaths is [inject] paths as configured, or [app] login_path when the key is absent.
+func (c *Config) injectPaths() []string {
+	if c.Inject.Paths == nil && c.App.LoginPath != "" {
+		return []string{c.App.LoginPath}
+	}
+	return c.Inject.Paths
 }

@@ -69,7 +69,7 @@ func cmdDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	cfg.Admin.Listen = ""
 	cfg.Users.DSN = "file:" + usersDB
 	cfg.Mail.From = "Demo App <no-reply@example.com>"
-	cfg.Inject.Paths = []string{"/login"} // the demo app's page has no reset link: resetgate adds it
+	cfg.App.LoginPath = "/login" // resetgate adds the reset link to it ([inject]) and links back to it
 	var problems []string
 	cfg.validate(env.getenv, func(key, format string, a ...any) { problems = append(problems, key+": "+fmt.Sprintf(format, a...)) })
 	if len(problems) > 0 {
