@@ -34,8 +34,7 @@ release: ## VERSION=vX.Y.Z: static linux binaries, .deb, .rpm, SBOMs and SHA256S
 	set -e; for arch in $(ARCHES); do \
 	  bin=$(DIST)/resetgate_$(VERSION)_linux_$$arch; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$bin .; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(TOOL) cyclonedx-gomod app -json -noserial \
-	    -output $$bin.cdx.json .; \
+	  $(TOOL) cyclonedx-gomod bin -json -noserial -notimestamp -version $(VERSION) -output $$bin.cdx.json $$bin; \
 	  for fmt in deb rpm; do \
 	    RESETGATE_VERSION=$(VERSION) RESETGATE_ARCH=$$arch RESETGATE_BINARY=$$bin \
 	    RESETGATE_CONFIG=$(DIST)/pkgroot/config.toml \
