@@ -33,7 +33,7 @@ release: ## VERSION=vX.Y.Z: static linux binaries, .deb, .rpm, SBOMs and SHA256S
 	grep -q '^data_dir *= "/var/lib/resetgate"' $(DIST)/pkgroot/config.toml
 	set -e; for arch in $(ARCHES); do \
 	  bin=$(DIST)/resetgate_$(VERSION)_linux_$$arch; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$bin .; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS)" -o $$bin .; \
 	  $(TOOL) cyclonedx-gomod bin -json -noserial -notimestamp -version $(VERSION) -output $$bin.cdx.json $$bin; \
 	  for fmt in deb rpm; do \
 	    RESETGATE_VERSION=$(VERSION) RESETGATE_ARCH=$$arch RESETGATE_BINARY=$$bin \

@@ -62,8 +62,8 @@ func TestImageRunsTheResetFlow(t *testing.T) {
 			Volumes      map[string]struct{}
 			ExposedPorts map[string]struct{}
 			WorkingDir   string
-			Healthcheck  struct{ Test []string }
 		}
+		Healthcheck struct{ Test []string } // podman puts it beside Config
 	}
 	if err := json.Unmarshal([]byte(mustPodman(t, p, "image", "inspect", image)), &inspect); err != nil || len(inspect) != 1 {
 		t.Fatalf("podman image inspect: %v", err)
@@ -76,8 +76,8 @@ func TestImageRunsTheResetFlow(t *testing.T) {
 	if _, ok := c.Volumes["/data"]; !ok {
 		t.Errorf("image volumes %v, want /data", c.Volumes)
 	}
-	if strings.Join(c.Healthcheck.Test, " ") != "CMD /usr/bin/resetgate healthcheck" {
-		t.Errorf("image health check %q, want resetgate healthcheck", c.Healthcheck.Test)
+	if hc := inspect[0].Healthcheck.Test; strings.Join(hc, " ") != "CMD /usr/bin/resetgate healthcheck" {
+		t.Errorf("image health check %q, want resetgate healthcheck", hc)
 	}
 
 	// The health check asks the default admin address, 127.0.0.1:9090; with host networking

@@ -38,8 +38,8 @@ type k8sObject struct {
 
 type podSpec struct {
 	SecurityContext struct {
-		RunAsNonRoot   *bool `yaml:"runAsNonRoot"`
-		SeccompProfile struct{ Type string }
+		RunAsNonRoot   *bool                 `yaml:"runAsNonRoot"`
+		SeccompProfile struct{ Type string } `yaml:"seccompProfile"`
 	} `yaml:"securityContext"`
 	Containers []struct {
 		Name  string   `yaml:"name"`
