@@ -2,9 +2,19 @@
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
-LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# The commit's date, not the build's: two builds of one commit must be identical.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
+DATE    ?= $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+DIST    ?= dist
+ARCHES  ?= amd64 arm64
+# Release tools (nfpm, cyclonedx-gomod) are pinned in their own module, out of the binary's go.mod.
+TOOL     = $(GO) tool -modfile=tools/go.mod
+PODMAN  ?= podman --runtime runc --cgroup-manager=cgroupfs
+IMAGE   ?= resetgate:$(VERSION)
 
-.PHONY: build test test-deps check lint fuzz bench bench-tools bench-go demo clean
+.PHONY: build test test-deps check lint fuzz bench bench-tools bench-go demo clean release image
 
 build: ## the static binary ./resetgate, version stamped
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o resetgate .
@@ -27,6 +37,32 @@ test-deps: ## install what the tests need that the go command can install (Mailp
 	@command -v mailpit >/dev/null || [ -x "$$($(GO) env GOPATH | cut -d: -f1)/bin/mailpit" ] || { \
 	  echo "== installing Mailpit $(MAILPIT_VERSION) for the mail tests into $$($(GO) env GOPATH | cut -d: -f1)/bin"; \
 	  $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION); }
+
+release: ## VERSION=vX.Y.Z: static linux binaries, .deb, .rpm, SBOMs and SHA256SUMS in dist/
+	@echo "$(VERSION)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$$' || \
+	  { echo "make release: VERSION must look like v1.2.3 (got '$(VERSION)')"; exit 2; }
+	rm -rf $(DIST) && mkdir -p $(DIST)/pkgroot
+	sed -E 's|^data_dir( +)= "\./data"|data_dir\1= "/var/lib/resetgate"|' config.toml > $(DIST)/pkgroot/config.toml
+	grep -q '^data_dir *= "/var/lib/resetgate"' $(DIST)/pkgroot/config.toml
+	set -e; for arch in $(ARCHES); do \
+	  bin=$(DIST)/resetgate_$(VERSION)_linux_$$arch; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS)" -o $$bin .; \
+	  $(TOOL) cyclonedx-gomod bin -json -noserial -notimestamp -version $(VERSION) -output $$bin.cdx.json $$bin; \
+	  for fmt in deb rpm; do \
+	    RESETGATE_VERSION=$(VERSION) RESETGATE_ARCH=$$arch RESETGATE_BINARY=$$bin \
+	    RESETGATE_CONFIG=$(DIST)/pkgroot/config.toml \
+	      $(TOOL) nfpm package -f packaging/nfpm.yaml -p $$fmt -t $(DIST)/; \
+	  done; \
+	done
+	rm -rf $(DIST)/pkgroot
+	cd $(DIST) && sha256sum $$(ls | grep -v '^SHA256SUMS$$') > SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
+
+image: ## the FROM-scratch container image of dist/'s binary for this machine (make release first)
+	rm -rf $(DIST)/image && mkdir -p $(DIST)/image/data
+	cp $(DIST)/resetgate_$(VERSION)_linux_$$($(GO) env GOARCH) $(DIST)/image/resetgate
+	cp packaging/image/passwd packaging/image/group /etc/ssl/certs/ca-certificates.crt $(DIST)/image/
+	$(PODMAN) build --format docker -f deploy/Containerfile -t $(IMAGE) $(DIST)/image
 
 lint: ## gofmt, go vet, staticcheck (pinned in go.mod)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -56,4 +92,4 @@ demo: ## the self-contained demo; -v names each package as it compiles (the firs
 	./resetgate demo
 
 clean:
-	rm -f resetgate
+	rm -rf resetgate $(DIST)

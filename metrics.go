@@ -74,7 +74,27 @@ func newMetrics(a *app) *metrics {
 			[]string{"state"}, nil),
 		tokens: prometheus.NewDesc("resetgate_tokens_pending", "Reset links stored: not yet used, and expired ones until the next sweep.", nil, nil),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.events, m.hashing, queue,
+	slots := func(busy bool) func() float64 {
+		return func() float64 {
+			if a.svc == nil { // set right after newMetrics, before anything serves
+				return 0
+			}
+			b, n := a.svc.HashSlots()
+			if busy {
+				return float64(b)
+			}
+			return float64(n)
+		}
+	}
+	busy := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "resetgate_hash_slots_busy",
+		Help: "Hash slots held right now by password hashing and strength checks; at resetgate_hash_slots, completions wait.",
+	}, slots(true))
+	total := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "resetgate_hash_slots",
+		Help: "Hash slots: how many hashes and strength checks may run at once.",
+	}, slots(false))
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.hashing, queue, busy, total,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -86,6 +86,9 @@ func (s *Service) hash(ctx context.Context, h Hasher, password string) (encoded 
 	return encoded, err
 }
 
+// HashSlots reports how many of the HashSlots are held right now and how many there are.
+func (s *Service) HashSlots() (busy, total int) { return len(s.hashSem), cap(s.hashSem) }
+
 // withSlot runs f holding one of the HashSlots, or returns ctx's error if none frees up first.
 func (s *Service) withSlot(ctx context.Context, f func()) error {
 	select {
