@@ -223,18 +223,30 @@ func newBrowser(t *testing.T, base string) *browser {
 
 func (b *browser) do(method, path, form string) (*http.Response, string) {
 	b.t.Helper()
-	req, _ := http.NewRequest(method, b.base+path, strings.NewReader(form))
+	resp, body, err := b.try(method, path, form)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp, body
+}
+
+// try is do for goroutines other than the test's: it returns the error instead of failing.
+func (b *browser) try(method, path, form string) (*http.Response, string, error) {
+	req, err := http.NewRequest(method, b.base+path, strings.NewReader(form))
+	if err != nil {
+		return nil, "", err
+	}
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, path, err)
+		return nil, "", err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body)
+	body, err := io.ReadAll(resp.Body)
+	return resp, string(body), err
 }
 
 func (b *browser) expect(method, path, form string, status int, location string) string {

@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -86,31 +84,47 @@ token_per_ip = "0"`)))
 	b1.base = replicas[2].base
 	b1.expect("GET", "/pwreset/new", "", 200, "")
 
-	// 20 parallel submissions spread over the replicas: exactly one password change.
-	var wins atomic.Int32
+	// 20 parallel submissions spread over the replicas: exactly one password change, and the
+	// stored hash is the winner's password.
+	var mu sync.Mutex
+	var winners []string
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
 			b := newBrowser(t, replicas[i%3].base)
-			// Errorf, not expect's Fatalf: this runs outside the test's goroutine.
-			if resp, _ := b.do("GET", link, ""); resp.Header.Get("Location") != "/pwreset/new" && resp.Header.Get("Location") != "/pwreset/invalid" {
+			// Errorf, not Fatalf: this runs outside the test's goroutine.
+			resp, _, err := b.try("GET", link, "")
+			if err != nil {
+				t.Errorf("GET link on replica %d: %v", i%3, err)
+				return
+			}
+			if resp.Header.Get("Location") != "/pwreset/new" && resp.Header.Get("Location") != "/pwreset/invalid" {
 				t.Errorf("GET link on replica %d = %d → %q", i%3, resp.StatusCode, resp.Header.Get("Location"))
 				return
 			}
-			pw := url.QueryEscape(fmt.Sprintf("parallel secret number %d", i))
-			resp, _ := b.do("POST", "/pwreset/new", "password="+pw+"&password2="+pw)
+			pw := fmt.Sprintf("parallel secret number %d", i)
+			resp, _, err = b.try("POST", "/pwreset/new", "password="+url.QueryEscape(pw)+"&password2="+url.QueryEscape(pw))
+			if err != nil {
+				t.Errorf("POST new password on replica %d: %v", i%3, err)
+				return
+			}
 			if resp.Header.Get("Location") == "/pwreset/done" {
-				wins.Add(1)
+				mu.Lock()
+				winners = append(winners, pw)
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	if wins.Load() != 1 {
-		t.Errorf("password changes = %d, want exactly 1", wins.Load())
+	if len(winners) != 1 {
+		t.Fatalf("password changes = %d, want exactly 1", len(winners))
 	}
 	stored := users.hash(t)
-	if ok, _ := passhash.Verify("old-password-1", stored); ok {
-		t.Errorf("the password did not change")
+	if ok, err := passhash.Verify(winners[0], stored); !ok || err != nil {
+		t.Errorf("passhash.Verify(%q, stored hash %q) = %v, %v; want true: the winner's password does not sign in", winners[0], stored, ok, err)
+	}
+	if ok, err := passhash.Verify("old-password-1", stored); ok || err != nil {
+		t.Errorf("passhash.Verify(old password, stored hash %q) = %v, %v; want false, nil", stored, ok, err)
 	}
 
 	// Limits hold across replicas: per_ip = 5/hour counts every replica's requests (1 above).
@@ -152,28 +166,12 @@ func TestKilledReplicaLosesNoMail(t *testing.T) {
 
 	// Replica 1 talks to an SMTP server that accepts and then says nothing: its job hangs
 	// mid-delivery until the replica is killed.
-	stall, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stall.Close()
-	accepted := make(chan net.Conn, 4)
-	go func() {
-		for {
-			c, err := stall.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
-	stallPort := stall.Addr().(*net.TCPAddr).Port
+	stallPort, accepted := stalledSMTP(t)
 	r1 := startProcess(t, replicaConfig(t, users, app.URL, redisAddr, prefix, "127.0.0.1", stallPort, ""))
 	newBrowser(t, r1.base).expect("POST", "/pwreset", "email=alice%40example.com", 303, "/pwreset/sent")
 	select {
-	case c := <-accepted:
-		defer c.Close()
-	case <-time.After(20 * time.Second):
+	case <-accepted:
+	case <-time.After(hangGuard):
 		t.Fatal("replica 1 never started delivering")
 	}
 	r1.cmd.Process.Signal(syscall.SIGKILL)
@@ -181,7 +179,7 @@ func TestKilledReplicaLosesNoMail(t *testing.T) {
 
 	// Another replica delivers the mail once the dead one's lease lapses.
 	startProcess(t, replicaConfig(t, users, app.URL, redisAddr, prefix, host, port, ""))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	msgs, err := mp.WaitMessages(ctx, 1)
 	if err != nil || len(msgs) != 1 {

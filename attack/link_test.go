@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"resetgate/internal/cookiepeek"
 )
 
 var urlRe = regexp.MustCompile(`(?i)\b(?:https?:)?//[^\s"'<>)\]]+`)
@@ -108,4 +110,36 @@ func TestPlainHTTPPublicURLWarns(t *testing.T) {
 			t.Errorf("an https public_url is warned about: %v", l)
 		}
 	}
+}
+
+// RQ-LNK-06: between opening the link and setting the password, the token rides in the session
+// cookie only encrypted. Whoever reads the cookie (a browser profile on a shared computer, a
+// proxy or log that records Cookie headers, an extension) must not find the token in it, in
+// any encoding a signed-only cookie uses: base64 of the value, its "|"-separated parts, their
+// base64 (a gorilla cookie store given no encryption key holds the token exactly so).
+// Incident: CWE-315, cleartext storage of sensitive data in a cookie.
+func TestSessionCookieDoesNotRevealTheToken(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{})
+	tok := w.requestLink("alice@example.com", aliceEmail)
+	b := w.browser()
+	var cookies []string
+	for _, r := range []*response{
+		b.get("/pwreset/"+tok).expect(t, http.StatusSeeOther, "/pwreset/new"),
+		b.get("/pwreset/new"),
+		b.setPassword("short"), // refused: the form comes back, the token stays in the session
+	} {
+		for _, c := range r.Cookies() {
+			cookies = append(cookies, c.Value)
+		}
+	}
+	if len(cookies) == 0 {
+		t.Fatalf("opening the link set no cookie: where is the token kept?")
+	}
+	for _, c := range cookies {
+		if cookiepeek.Reveals(c, tok) {
+			t.Errorf("the token can be read in the session cookie %q once decoded (it is signed but not encrypted)", c)
+		}
+	}
+	b.setPassword(goodPassword).expect(t, http.StatusSeeOther, "/pwreset/done")
 }

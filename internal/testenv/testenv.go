@@ -1,6 +1,6 @@
 // Package testenv gives tests the real services they need (PostgreSQL, MariaDB, Redis, …) and
 // decides what happens when one is missing: outside CI the test is skipped with the reason;
-// with CI=true it fails, so a missing service can never pass as a green run.
+// in CI (see [InCI]) it fails, so a missing service can never pass as a green run.
 package testenv
 
 import (
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,8 +19,17 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
-// InCI reports whether the tests run in CI (CI=true), where missing services are failures.
-func InCI() bool { return os.Getenv("CI") == "true" }
+// InCI reports whether the tests run in CI, where missing services are failures: CI is set to
+// anything but "false" or "0" (in any case). CI systems spell it differently (GitHub Actions
+// and GitLab say "true", others "1" or "yes"), and a spelling we did not foresee must not turn
+// failures back into skips.
+func InCI() bool {
+	switch v := strings.TrimSpace(os.Getenv("CI")); strings.ToLower(v) {
+	case "", "false", "0":
+		return false
+	}
+	return true
+}
 
 // Need stops the test when a service it needs is unavailable: a failure in CI, a skip elsewhere.
 func Need(t testing.TB, service string, err error) {
@@ -28,7 +38,7 @@ func Need(t testing.TB, service string, err error) {
 		return
 	}
 	if InCI() {
-		t.Fatalf("%s is required (CI=true) but unavailable: %v", service, err)
+		t.Fatalf("%s is required (CI=%s) but unavailable: %v", service, os.Getenv("CI"), err)
 	}
 	t.Skipf("%s unavailable, skipping (set CI=true to make this a failure): %v", service, err)
 }
