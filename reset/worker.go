@@ -137,7 +137,13 @@ func (s *Service) finish(ctx context.Context, j Job, cause error) {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	if cause == nil {
-		s.record(bctx, j, s.store.AckJob(bctx, j))
+		err := s.store.AckJob(bctx, j)
+		if errors.Is(err, ErrJobNotFound) {
+			// Already gone: a store that resent the ack after a lost reply (go-redis does)
+			// finds its own earlier delete, or an operator dropped the job. Done either way.
+			err = nil
+		}
+		s.record(bctx, j, err)
 		return
 	}
 	now := s.now()
