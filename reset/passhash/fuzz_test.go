@@ -18,6 +18,7 @@ var fuzzLimits = limits{
 	scryptMemory:   128 * 64 * 4,
 	scryptWork:     1024,
 	shaCryptRounds: 5000,
+	phpassLog2:     10,
 }
 
 // cheapFormats are writable formats of every kind with the lowest costs they accept.

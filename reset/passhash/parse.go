@@ -44,7 +44,12 @@ func parse(encoded string, lim *limits) (*parsed, error) {
 	case s[0] == '$':
 		return parseMCF(s, "", lim)
 	case s[0] == '{':
+		if p, err, ok := parseSpring(s, lim); ok {
+			return p, err
+		}
 		return parseLDAP(s, lim)
+	case strings.HasPrefix(s, "U$"):
+		return unsupported("drupal7", "U$", "Drupal 7's marker for an MD5 hash upgraded from Drupal 6; set [users] hash = \"drupal7\" to write $S$ for these users")
 	case s[0] == '!':
 		return unsupported("django-unusable", "!", "Django's marker for an account without a usable password (set_unusable_password); auto uses the fallback scheme for it")
 	case strings.HasPrefix(s, "pbkdf2:"), strings.HasPrefix(s, "scrypt:"):
@@ -58,11 +63,14 @@ func parse(encoded string, lim *limits) (*parsed, error) {
 	case strings.HasPrefix(s, "argon2$"):
 		return parseArgon2(s[len("argon2"):], "argon2", lim)
 	case strings.HasPrefix(s, "scrypt$") && strings.Count(s, "$") == 5:
-		return unsupported("django-scrypt", "scrypt", "Django 4+'s ScryptPasswordHasher; not supported")
+		return parseDjangoScrypt(s, lim)
 	case strings.HasPrefix(s, "scrypt$"):
 		return parseWerkzeug(s, lim)
 	case strings.HasPrefix(s, "crypt$"):
 		return unsupported("django-crypt", "crypt", "Django's CryptPasswordHasher (Unix crypt, usually DES); not supported")
+	}
+	if p, err, ok := parseASPNet(s, lim); ok {
+		return p, err
 	}
 	if p, err, ok := parseLegacy(s); ok {
 		return p, err
@@ -80,6 +88,16 @@ func parseMCF(s, prefix string, lim *limits) (*parsed, error) {
 	switch id {
 	case "2a", "2b", "2y":
 		return parseBcrypt(s, prefix, false, lim)
+	case "wp":
+		if prefix != "" {
+			return nil, malformed("wordpress", "a {CRYPT} prefix")
+		}
+		return parseBcrypt(s[len(wpPrefix):], wpPrefix, false, lim)
+	case "P", "H", "S":
+		if prefix != "" {
+			return nil, malformed("phpass", "a {CRYPT} prefix")
+		}
+		return parsePhpass(s, lim)
 	case "2x", "2":
 		return unsupported("bcrypt", "$"+id+"$", "crypt_blowfish's compatibility prefix for the pre-2011 8-bit bug (2x) or the original 1999 bcrypt (2); not supported")
 	case "argon2id", "argon2i", "argon2d":

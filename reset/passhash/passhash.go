@@ -35,7 +35,7 @@ var (
 	ErrWeakFormat = errors.New("weak password hash format")
 	// ErrTooExpensive: the hash's cost parameters exceed resetgate's limits, which are far
 	// above any framework's default, so it is refused rather than computed: PBKDF2 and
-	// sha-crypt 10,000,000 iterations, bcrypt cost 16, argon2 1 GiB, 64 passes, 64 lanes
+	// sha-crypt 10,000,000 iterations, phpass 2^24, bcrypt cost 16, argon2 1 GiB, 64 passes, 64 lanes
 	// and 4 GiB×passes, scrypt 1 GiB and N·r·p 2^24.
 	ErrTooExpensive = errors.New("password hash parameters exceed resetgate's safety limits")
 	// ErrPasswordTooLong: the password is longer than the format hashes without truncating
@@ -64,6 +64,7 @@ type limits struct {
 	scryptMemory   int    // bytes: 128 × N × r
 	scryptWork     int    // N × r × p
 	shaCryptRounds int    // sha256-crypt / sha512-crypt rounds
+	phpassLog2     int    // log2 of phpass / Drupal 7 iterations
 }
 
 var defaultLimits = limits{
@@ -76,6 +77,7 @@ var defaultLimits = limits{
 	scryptMemory:   1 << 30,
 	scryptWork:     1 << 24,
 	shaCryptRounds: 10_000_000,
+	phpassLog2:     24, // 16 million MD5 or SHA-512 rounds
 }
 
 // maxEncoded bounds the stored hash itself; the longest real formats are ~130 characters.
