@@ -193,7 +193,8 @@ func (p *parsed) verify(password string) (bool, error) {
 }
 
 // names are the schemes [New] accepts, in the order [Names] lists them.
-var names = []string{"werkzeug", "django", "bcrypt", "argon2id", "passlib", "sha512-crypt", "sha256-crypt", "ldap-ssha"}
+var names = []string{"werkzeug", "django", "bcrypt", "argon2id", "passlib", "sha512-crypt", "sha256-crypt", "ldap-ssha",
+	"wordpress", "phpass", "drupal7", "spring", "aspnet-identity"}
 
 // Names returns the scheme names [New] accepts, for configuration messages.
 func Names() []string { return append([]string(nil), names...) }
@@ -218,6 +219,15 @@ func Names() []string { return append([]string(nil), names...) }
 //   - ldap-ssha: {SSHA} with an 8-byte salt. {SSHA} is the one salted LDAP scheme every
 //     verifier has (OpenLDAP needs a module for {SSHA512}); it is a single fast SHA-1, so
 //     prefer a slow scheme when the app can verify one.
+//   - wordpress: $wp$2y$ cost 12 (WordPress 6.8's format; PHP 8.4's bcrypt cost). Only
+//     WordPress 6.8 and later verify it.
+//   - phpass: $P$ with 2^16 iterations (the phpass portable hash of WordPress before 6.8,
+//     phpBB 3 and the PasswordHash class, which accept 2^7 to 2^30).
+//   - drupal7: $S$ with 2^16 iterations (Drupal 7 writes 2^15 and verifies any count).
+//   - spring: {bcrypt}$2a$ cost 12, Spring Security's default DelegatingPasswordEncoder id.
+//   - aspnet-identity: v3 with PBKDF2-HMAC-SHA512, 210,000 iterations (OWASP's count for
+//     SHA-512), a 16-byte salt and a 32-byte key; every ASP.NET Core Identity release reads
+//     the PRF and count from the header.
 //
 // An unknown name gives an error listing [Names].
 func New(name string) (Hasher, error) {
@@ -239,6 +249,16 @@ func New(name string) (Hasher, error) {
 		f = shaCryptFormat{rounds: 535_000, explicit: true, saltLen: 16}
 	case "ldap-ssha":
 		f = ldapSalted{label: "{SSHA}", digest: "sha1", saltLen: 8}
+	case "wordpress":
+		f = bcryptFormat{prefix: wpPrefix, minor: 'y', cost: 12}
+	case "phpass":
+		f = phpassFormat{id: 'P', log2: floorPhpassLog2, saltLen: 8}
+	case "drupal7":
+		f = phpassFormat{id: 'S', log2: floorPhpassLog2, saltLen: 8}
+	case "spring":
+		f = bcryptFormat{prefix: springBcrypt, minor: 'a', cost: 12}
+	case "aspnet-identity":
+		f = aspnetFormat{v3: true, prf: 2, iter: 210_000, saltLen: 16, keyLen: 32}
 	default:
 		return nil, fmt.Errorf("unknown hash scheme %q (want one of %s)", name, strings.Join(names, ", "))
 	}
