@@ -43,7 +43,7 @@ func parseSpring(s string, lim *limits) (p *parsed, err error, ok bool) {
 	case springScrypt, springScryptv58:
 		p, err = parseSpringScrypt(id, rest, lim)
 	case springPBKDF2, springPBKDF2v58:
-		p, err = parseSpringPBKDF2(id, rest)
+		p, err = parseSpringPBKDF2(id, rest, lim)
 	case "{sha256}":
 		p, err = parseSpringSHA256(rest)
 	case "{noop}":
@@ -100,8 +100,11 @@ func (f springPBKDF2Format) hash(password []byte) (string, error) {
 	return f.label + hex.EncodeToString(raw), nil
 }
 
-func parseSpringPBKDF2(label, data string) (*parsed, error) {
+func parseSpringPBKDF2(label, data string, lim *limits) (*parsed, error) {
 	f := springPBKDF2Defaults[label]
+	if f.iter > lim.pbkdf2Iter {
+		return nil, tooExpensive("spring", fmt.Sprintf("iterations %d > %d", f.iter, lim.pbkdf2Iter))
+	}
 	raw, ok := lowerHex(data)
 	if !ok {
 		var err error
