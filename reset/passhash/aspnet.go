@@ -77,7 +77,8 @@ func (f aspnetFormat) hash(password []byte) (string, error) {
 // parseASPNet recognises a base64 string with an Identity marker and a consistent layout; ok
 // is false otherwise.
 func parseASPNet(s string, lim *limits) (p *parsed, err error, ok bool) {
-	if len(s) < 64 || len(s)%4 != 0 {
+	if len(s) < 64 || len(s)%4 != 0 || isHex(s) {
+		// A hex digest is also valid base64; it is never an Identity hash.
 		return nil, nil, false
 	}
 	raw, derr := base64.StdEncoding.Strict().DecodeString(s)

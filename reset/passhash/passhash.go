@@ -107,8 +107,10 @@ type Hasher interface {
 // salt or the digest.
 type Info struct {
 	// Scheme is the family: for writable formats the name [New] accepts (werkzeug, django,
-	// bcrypt, argon2id, passlib, sha512-crypt, sha256-crypt, ldap-ssha); otherwise a
-	// descriptive name (plain, md5, sha1, apr1, md5-crypt, yescrypt, …).
+	// bcrypt, argon2id, passlib, sha512-crypt, sha256-crypt, ldap-ssha, wordpress, phpass,
+	// drupal7, spring, aspnet-identity) or ldap-argon2 (OpenLDAP's {ARGON2}, which [New]
+	// does not write); otherwise a descriptive name (plain, md5, sha1, apr1, md5-crypt,
+	// yescrypt, …).
 	Scheme string
 	// Variant is the exact format within the family, e.g. "pbkdf2:sha256", "$2y$",
 	// "argon2id", "bcrypt_sha256 $2b$".
