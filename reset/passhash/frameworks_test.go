@@ -268,7 +268,8 @@ func mustRun(t *testing.T, v verifier, stdin []byte) []string {
 }
 
 func isMissingModule(stderr string) bool {
-	return strings.Contains(stderr, "ModuleNotFoundError") || strings.Contains(stderr, "No module named")
+	return strings.Contains(stderr, "ModuleNotFoundError") || strings.Contains(stderr, "No module named") ||
+		strings.Contains(stderr, "Cannot find module") // node, before `npm ci` in testdata/node
 }
 
 func lastLine(s string) string {
