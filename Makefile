@@ -28,9 +28,9 @@ TESTSUMMARY = $(GO) run ./internal/cmd/testsummary
 
 test: test-deps ## every test, against the real services on this machine (CI=true: missing ones fail)
 	@# Under -race the hash-vector suites sample one vector per variant (key derivation is up to
-	@# 30x slower there); this runs all 120 vectors and the framework checks in full. It goes first
+	@# 30x slower there); this runs all 200 vectors and the framework checks in full. It goes first
 	@# so that the whole suite's skip summary closes the run.
-	$(TESTSUMMARY) $(GO) test -json -count=1 -run 'Vectors|Frameworks' ./reset/passhash/
+	$(TESTSUMMARY) $(GO) test -json -count=1 -timeout 30m -run 'Vectors|Frameworks' ./reset/passhash/
 	$(TESTSUMMARY) $(GO) test -json -race -count=1 ./...
 
 test-deps: ## install what the tests need that the go command can install (Mailpit into GOPATH/bin)

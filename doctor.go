@@ -94,8 +94,8 @@ func cmdDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		desc := strings.TrimSpace(strings.Join([]string{g.info.Scheme, g.info.Variant, g.info.Params}, "  "))
 		fmt.Fprintf(out, "  %s %5d × %s\n", status, g.count, desc)
-		if g.info.Note != "" {
-			fmt.Fprintf(out, "              note: %s\n", g.info.Note)
+		for _, line := range formatLines(g.info, cfg.Users.Hash, g.ok) {
+			fmt.Fprintf(out, "              %s\n", line)
 		}
 		if g.why != "" {
 			fmt.Fprintf(out, "              %s\n", g.why)

@@ -1,7 +1,9 @@
 package passhash
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -18,9 +20,9 @@ import (
 const bcryptMax = 72
 
 // bcryptFormat is "$2b$COST$SALTHASH", optionally inside Django's "bcrypt$" or
-// "bcrypt_sha256$" or LDAP's "{CRYPT}".
+// "bcrypt_sha256$", LDAP's "{CRYPT}", Spring Security's "{bcrypt}" or WordPress 6.8's "$wp".
 type bcryptFormat struct {
-	prefix  string // "", "{CRYPT}" (any case), "bcrypt$" or "bcrypt_sha256$"
+	prefix  string // "", "{CRYPT}" (any case), "bcrypt$", "bcrypt_sha256$", "{bcrypt}" or "$wp"
 	minor   byte   // 'a', 'b' or 'y'
 	cost    int
 	prehash bool // Django's bcrypt_sha256: bcrypt of the hex SHA-256 of the password
@@ -37,6 +39,12 @@ func (f bcryptFormat) describe() Info {
 	case "bcrypt_sha256$":
 		info.Scheme, info.Variant = "django", "bcrypt_sha256 "+version
 		info.Note = "needs django.contrib.auth.hashers.BCryptSHA256PasswordHasher in PASSWORD_HASHERS (in Django's default list) and the bcrypt package"
+	case wpPrefix:
+		info.Scheme, info.Variant = "wordpress", "$wp"+version
+		info.Note = "WordPress 6.8 or later (bcrypt over base64(HMAC-SHA384(password)), so no 72-byte limit); WordPress before 6.8 cannot verify it"
+	case springBcrypt:
+		info.Scheme = "spring"
+		info.Note = "Spring Security's DelegatingPasswordEncoder with BCryptPasswordEncoder; " + limit
 	default:
 		info.Note = limit
 		if f.minor == 'b' {
@@ -49,15 +57,30 @@ func (f bcryptFormat) describe() Info {
 	return info
 }
 
+// The prefixes of the bcrypt formats that are not Django's.
+const (
+	wpPrefix     = "$wp"
+	springBcrypt = "{bcrypt}"
+)
+
 func (f bcryptFormat) maxPassword() int {
-	if f.prehash {
+	if f.prehash || f.prefix == wpPrefix {
 		return MaxPasswordBytes
 	}
 	return bcryptMax
 }
 
-// key is what bcrypt hashes: Django's bcrypt_sha256 pre-hashes so that no length is lost.
+// key is what bcrypt hashes: Django's bcrypt_sha256 and WordPress 6.8 pre-hash so that no
+// length is lost.
 func (f bcryptFormat) key(password []byte) []byte {
+	if f.prefix == wpPrefix {
+		// wp_check_password: base64_encode(hash_hmac('sha384', $password, 'wp-sha384', true)).
+		// (wp_hash_password trims the password first; the check does not, so resetgate hashes
+		// the bytes as typed, which is what the login form will send.)
+		mac := hmac.New(sha512.New384, []byte("wp-sha384"))
+		mac.Write(password)
+		return []byte(base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	}
 	if f.prehash {
 		sum := sha256.Sum256(password)
 		return []byte(hex.EncodeToString(sum[:]))
@@ -80,10 +103,7 @@ func (f bcryptFormat) hash(password []byte) (string, error) {
 const bcryptLen = 60
 
 func parseBcrypt(s, prefix string, prehash bool, lim *limits) (*parsed, error) {
-	name := "bcrypt"
-	if prefix == "bcrypt$" || prefix == "bcrypt_sha256$" {
-		name = "django"
-	}
+	name := bcryptFormat{prefix: prefix, minor: 'b'}.describe().Scheme
 	if len(s) != bcryptLen || s[0] != '$' || s[1] != '2' || s[3] != '$' || s[6] != '$' || !allIn(s[7:], crypt64) {
 		return nil, malformed(name, "a bad bcrypt string")
 	}
@@ -118,9 +138,10 @@ func parseBcrypt(s, prefix string, prehash bool, lim *limits) (*parsed, error) {
 }
 
 // argon2Format is the PHC string "$argon2id$v=19$m=M,t=T,p=P$SALT$HASH" (unpadded standard
-// base64), optionally behind Django's "argon2" prefix.
+// base64), optionally behind Django's "argon2" prefix, Spring Security's "{argon2}" (or
+// "{argon2@SpringSecurity_v5_8}") or OpenLDAP's "{ARGON2}".
 type argon2Format struct {
-	prefix  string // "" or "argon2" (Django)
+	prefix  string // "", "argon2" (Django), a Spring id or an LDAP label (kept as found)
 	variant string // argon2id or argon2i
 	memory  uint32 // KiB
 	time    uint32
@@ -136,9 +157,16 @@ func (f argon2Format) describe() Info {
 		Params:   fmt.Sprintf("m=%d t=%d p=%d %s hash=%d bytes", f.memory, f.time, f.threads, f.salt, f.keyLen),
 		Writable: true,
 	}
-	if f.prefix == "argon2" {
+	switch scheme := argon2Scheme(f.prefix); scheme {
+	case "django":
 		info.Scheme, info.Variant = "django", "argon2 "+f.variant
 		info.Note = "needs django.contrib.auth.hashers.Argon2PasswordHasher in PASSWORD_HASHERS (in Django's default list) and argon2-cffi"
+	case "spring":
+		info.Scheme, info.Variant = scheme, f.prefix+f.variant
+		info.Note = "Spring Security's Argon2PasswordEncoder (needs BouncyCastle on the app's classpath)"
+	case "ldap-argon2":
+		info.Scheme, info.Variant = scheme, f.prefix+f.variant
+		info.Note = "OpenLDAP's argon2 password module (pw-argon2) must be loaded to verify it"
 	}
 	// OWASP's argon2id options trade memory for passes, from m=47104,t=1 to m=7168,t=5.
 	if f.memory < 7168 || uint64(f.memory)*uint64(f.time) < 35840 {
@@ -163,11 +191,21 @@ func (f argon2Format) hash(password []byte) (string, error) {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
-func parseArgon2(s, prefix string, lim *limits) (*parsed, error) {
-	name := "argon2id"
-	if prefix != "" {
-		name = "django"
+// argon2Scheme names the scheme of an argon2 hash behind prefix.
+func argon2Scheme(prefix string) string {
+	switch {
+	case prefix == "":
+		return "argon2id"
+	case prefix == "argon2":
+		return "django"
+	case prefix == springArgon2 || prefix == springArgon2v58:
+		return "spring"
 	}
+	return "ldap-argon2"
+}
+
+func parseArgon2(s, prefix string, lim *limits) (*parsed, error) {
+	name := argon2Scheme(prefix)
 	fields := strings.Split(s, "$")
 	if len(fields) < 2 || fields[0] != "" {
 		return nil, malformed(name, "a bad argon2 string")

@@ -15,6 +15,9 @@ const (
 	floorScryptN      = 1 << 15
 	floorSHA256Crypt  = 535_000
 	floorSHA512Crypt  = 656_000
+	// phpass and Drupal 7 have no OWASP figure; 2^16 is eight times WordPress's 2^13 and
+	// twice Drupal's 2^15, verified unchanged by both (they accept 2^7 to 2^30).
+	floorPhpassLog2 = 16
 )
 
 // hardener is implemented by formats whose cost can be raised to the floor.
@@ -71,6 +74,29 @@ func (f shaCryptFormat) harden() format {
 	}
 	if f.rounds < floor {
 		f.rounds, f.explicit = floor, true
+	}
+	return f
+}
+
+func (f phpassFormat) harden() format {
+	f.log2 = max(f.log2, floorPhpassLog2)
+	return f
+}
+
+func (f djangoScrypt) harden() format {
+	f.n = max(f.n, floorScryptN)
+	return f
+}
+
+func (f springScryptFormat) harden() format {
+	f.n = max(f.n, floorScryptN)
+	return f
+}
+
+// aspnetFormat v3 carries its iteration count; v2's 1000 are fixed by the format.
+func (f aspnetFormat) harden() format {
+	if f.v3 {
+		f.iter = max(f.iter, pbkdf2Floor(f.digest()))
 	}
 	return f
 }

@@ -40,3 +40,42 @@ func TestUpgradeCost(t *testing.T) {
 		t.Errorf("a cost above the floor changed: %q", got[:24])
 	}
 }
+
+// TestUpgradeCostStacks: the stacks of issue 15 whose formats carry their cost get it raised
+// to the floor, keeping scheme and variant; Identity v2's fixed 1000 iterations stay.
+func TestUpgradeCostStacks(t *testing.T) {
+	tests := []struct {
+		name, current, variant, params string
+	}{
+		{"phpBB 2^11", "$H$94QsX/pGS1v12vLynZTR0P1qQ3DLwD0", "$H$", "iterations=2^16 salt=8 chars"},
+		{"Drupal 7 2^15", "$S$DuhXQOIxjWYo/D/6boPfV0kW.L/LoZyKpw3JYBWp/XgeetXJ.Ds4", "$S$", "iterations=2^16 salt=8 chars"},
+		{"Django scrypt n=2^14", "scrypt$16384$jw2nfOvYQjWMP5jqHujW0m$8$5$O3yMBVq83ngMbvGTw34enfLPxPpGLRMvxJzVd+9Fh4g2UiSc7ns1CmLPt8H536QwtRk6xMqbzuKex9bQAmtSrw==",
+			"scrypt", "n=32768 r=8 p=5 salt=22 chars"},
+		{"Identity v3 10000", "AQAAAAEAACcQAAAAELbqH0KId2ahbT7rRirDaLGq9sdd7TuJNEtgJMVm/NWBAK3NDTZ+PkJCGNBl5Trf5A==",
+			"v3 (0x01)", "PBKDF2-HMAC-SHA256 iterations=600000 salt=16 bytes key=32 bytes"},
+		{"Identity v2 keeps 1000", "ALFIkEj8Zm9eCjXq/D/HFiUik//g/tlr6jkTKceShYOJ20vx5rV8sBbZILVoXiVHPg==",
+			"v2 (0x00)", "PBKDF2-HMAC-SHA1 iterations=1000 salt=16 bytes key=32 bytes"},
+		{"Spring scrypt N=2^14", "{scrypt}$e0801$f1k6vH8i5tY93ElOIBzj5PdoXQHbdXLuc9aTj9UuaN9HGGkqr0TKmSiZUE3jKbqvHAKdQqBPCB0tEj3atP3G6Q==$y9EAglLPlV7DG9wxGoFZkyFS8X22asbW2Jb+GpYStG0=",
+			"{scrypt}", "n=32768 r=8 p=1 salt=64 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := (&Policy{UpgradeCost: true}).For("1", tt.current)
+			if err != nil {
+				t.Fatalf("For(%s) = %v", tt.name, err)
+			}
+			got, err := h.Hash("a password to store")
+			if err != nil {
+				t.Fatalf("upgraded %s Hash = %v", tt.name, err)
+			}
+			info, err := Describe(got)
+			if err != nil || info.Variant != tt.variant || info.Params != tt.params {
+				t.Errorf("Describe(upgraded %s) = %s %s, %v, want %s %s", tt.name, info.Variant, info.Params, err, tt.variant, tt.params)
+			}
+			if ok, err := Verify("a password to store", got); !ok || err != nil {
+				t.Errorf("upgraded %s hash does not verify: %v, %v", tt.name, ok, err)
+			}
+		})
+	}
+}

@@ -18,6 +18,7 @@ var fuzzLimits = limits{
 	scryptMemory:   128 * 64 * 4,
 	scryptWork:     1024,
 	shaCryptRounds: 5000,
+	phpassLog2:     10,
 }
 
 // cheapFormats are writable formats of every kind with the lowest costs they accept.
@@ -42,6 +43,18 @@ var cheapFormats = []format{
 	shaCryptFormat{prefix: "{CRYPT}", is512: true, rounds: 5000, saltLen: 16},
 	ldapSalted{label: "{SSHA}", digest: "sha1", saltLen: 4},
 	ldapSalted{label: "{ssha512}", digest: "sha512", saltLen: 16},
+	phpassFormat{id: 'P', log2: 7, saltLen: 8},
+	phpassFormat{id: 'H', log2: 8, saltLen: 8},
+	phpassFormat{id: 'S', log2: 7, saltLen: 8},
+	bcryptFormat{prefix: wpPrefix, minor: 'y', cost: 4},
+	bcryptFormat{prefix: springBcrypt, minor: 'a', cost: 4},
+	argon2Format{prefix: springArgon2v58, variant: "argon2id", memory: 64, time: 1, threads: 1, salt: saltShape{n: 16}, keyLen: 32},
+	argon2Format{prefix: "{ARGON2}", variant: "argon2i", memory: 64, time: 1, threads: 1, salt: saltShape{n: 16}, keyLen: 32},
+	springScryptFormat{label: springScrypt, n: 16, r: 2, p: 1, saltLen: 64},
+	aspnetFormat{iter: aspnetV2Iter, saltLen: aspnetV2Salt, keyLen: aspnetV2Key},
+	aspnetFormat{v3: true, prf: 1, iter: 10, saltLen: 16, keyLen: 32},
+	aspnetFormat{v3: true, prf: 2, iter: 3, saltLen: 32, keyLen: 64},
+	djangoScrypt{n: 16, r: 2, p: 1, saltLen: 22},
 }
 
 // fuzzSeeds are real framework hashes plus cheap ones of every writable format, so that
@@ -161,8 +174,18 @@ func FuzzWerkzeug(f *testing.F) {
 }
 
 func FuzzDjango(f *testing.F) {
-	fuzzFamily(f, "pbkdf2_sha256$", "pbkdf2_sha1$", "bcrypt$", "bcrypt_sha256$", "argon2$", "sha1$")
+	fuzzFamily(f, "pbkdf2_sha256$", "pbkdf2_sha1$", "bcrypt$", "bcrypt_sha256$", "argon2$", "sha1$", "scrypt$")
 }
+
+// FuzzPHP covers phpass, WordPress 6.8 and Drupal 7.
+func FuzzPHP(f *testing.F) { fuzzFamily(f, "$P$", "$H$", "$S$", "$wp$2y$", "U$") }
+
+func FuzzSpring(f *testing.F) {
+	fuzzFamily(f, "{bcrypt}", "{argon2}", "{argon2@SpringSecurity_v5_8}", "{scrypt}", "{pbkdf2}", "{sha256}", "{noop}")
+}
+
+// FuzzASPNet covers ASP.NET Core Identity's base64 payloads, which both start with 'A'.
+func FuzzASPNet(f *testing.F) { fuzzFamily(f, "A", "AQAAA") }
 
 func FuzzBcrypt(f *testing.F) { fuzzFamily(f, "$2a$", "$2b$", "$2y$", "{CRYPT}$2b$") }
 

@@ -62,6 +62,9 @@ func parseLDAP(s string, lim *limits) (*parsed, error) {
 			return p, err
 		}
 		return nil, malformed("ldap", "an unknown {CRYPT} payload")
+	case "ARGON2":
+		// OpenLDAP's pw-argon2 module: "{ARGON2}" and a PHC string.
+		return parseArgon2(data, label, lim)
 	case "CLEARTEXT", "CLEAR", "PLAIN":
 		return &parsed{
 			info:  Info{Scheme: "plain", Variant: label, Weak: true, Note: "plain text; resetgate never writes it"},

@@ -16,8 +16,6 @@
 package passhash
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"runtime"
@@ -37,7 +35,7 @@ var (
 	ErrWeakFormat = errors.New("weak password hash format")
 	// ErrTooExpensive: the hash's cost parameters exceed resetgate's limits, which are far
 	// above any framework's default, so it is refused rather than computed: PBKDF2 and
-	// sha-crypt 10,000,000 iterations, bcrypt cost 16, argon2 1 GiB, 64 passes, 64 lanes
+	// sha-crypt 10,000,000 iterations, phpass 2^24, bcrypt cost 16, argon2 1 GiB, 64 passes, 64 lanes
 	// and 4 GiB×passes, scrypt 1 GiB and N·r·p 2^24.
 	ErrTooExpensive = errors.New("password hash parameters exceed resetgate's safety limits")
 	// ErrPasswordTooLong: the password is longer than the format hashes without truncating
@@ -66,6 +64,7 @@ type limits struct {
 	scryptMemory   int    // bytes: 128 × N × r
 	scryptWork     int    // N × r × p
 	shaCryptRounds int    // sha256-crypt / sha512-crypt rounds
+	phpassLog2     int    // log2 of phpass / Drupal 7 iterations
 }
 
 var defaultLimits = limits{
@@ -78,6 +77,7 @@ var defaultLimits = limits{
 	scryptMemory:   1 << 30,
 	scryptWork:     1 << 24,
 	shaCryptRounds: 10_000_000,
+	phpassLog2:     24, // 16 million MD5 or SHA-512 rounds
 }
 
 // maxEncoded bounds the stored hash itself; the longest real formats are ~130 characters.
@@ -107,8 +107,10 @@ type Hasher interface {
 // salt or the digest.
 type Info struct {
 	// Scheme is the family: for writable formats the name [New] accepts (werkzeug, django,
-	// bcrypt, argon2id, passlib, sha512-crypt, sha256-crypt, ldap-ssha); otherwise a
-	// descriptive name (plain, md5, sha1, apr1, md5-crypt, yescrypt, …).
+	// bcrypt, argon2id, passlib, sha512-crypt, sha256-crypt, ldap-ssha, wordpress, phpass,
+	// drupal7, spring, aspnet-identity) or ldap-argon2 (OpenLDAP's {ARGON2}, which [New]
+	// does not write); otherwise a descriptive name (plain, md5, sha1, apr1, md5-crypt,
+	// yescrypt, …).
 	Scheme string
 	// Variant is the exact format within the family, e.g. "pbkdf2:sha256", "$2y$",
 	// "argon2id", "bcrypt_sha256 $2b$".
@@ -193,7 +195,8 @@ func (p *parsed) verify(password string) (bool, error) {
 }
 
 // names are the schemes [New] accepts, in the order [Names] lists them.
-var names = []string{"werkzeug", "django", "bcrypt", "argon2id", "passlib", "sha512-crypt", "sha256-crypt", "ldap-ssha"}
+var names = []string{"werkzeug", "django", "bcrypt", "argon2id", "passlib", "sha512-crypt", "sha256-crypt", "ldap-ssha",
+	"wordpress", "phpass", "drupal7", "spring", "aspnet-identity"}
 
 // Names returns the scheme names [New] accepts, for configuration messages.
 func Names() []string { return append([]string(nil), names...) }
@@ -218,6 +221,15 @@ func Names() []string { return append([]string(nil), names...) }
 //   - ldap-ssha: {SSHA} with an 8-byte salt. {SSHA} is the one salted LDAP scheme every
 //     verifier has (OpenLDAP needs a module for {SSHA512}); it is a single fast SHA-1, so
 //     prefer a slow scheme when the app can verify one.
+//   - wordpress: $wp$2y$ cost 12 (WordPress 6.8's format; PHP 8.4's bcrypt cost). Only
+//     WordPress 6.8 and later verify it.
+//   - phpass: $P$ with 2^16 iterations (the phpass portable hash of WordPress before 6.8,
+//     phpBB 3 and the PasswordHash class, which accept 2^7 to 2^30).
+//   - drupal7: $S$ with 2^16 iterations (Drupal 7 writes 2^15 and verifies any count).
+//   - spring: {bcrypt}$2a$ cost 12, Spring Security's default DelegatingPasswordEncoder id.
+//   - aspnet-identity: v3 with PBKDF2-HMAC-SHA512, 210,000 iterations (OWASP's count for
+//     SHA-512), a 16-byte salt and a 32-byte key; every ASP.NET Core Identity release reads
+//     the PRF and count from the header.
 //
 // An unknown name gives an error listing [Names].
 func New(name string) (Hasher, error) {
@@ -239,6 +251,16 @@ func New(name string) (Hasher, error) {
 		f = shaCryptFormat{rounds: 535_000, explicit: true, saltLen: 16}
 	case "ldap-ssha":
 		f = ldapSalted{label: "{SSHA}", digest: "sha1", saltLen: 8}
+	case "wordpress":
+		f = bcryptFormat{prefix: wpPrefix, minor: 'y', cost: 12}
+	case "phpass":
+		f = phpassFormat{id: 'P', log2: floorPhpassLog2, saltLen: 8}
+	case "drupal7":
+		f = phpassFormat{id: 'S', log2: floorPhpassLog2, saltLen: 8}
+	case "spring":
+		f = bcryptFormat{prefix: springBcrypt, minor: 'a', cost: 12}
+	case "aspnet-identity":
+		f = aspnetFormat{v3: true, prf: 2, iter: 210_000, saltLen: 16, keyLen: 32}
 	default:
 		return nil, fmt.Errorf("unknown hash scheme %q (want one of %s)", name, strings.Join(names, ", "))
 	}
@@ -293,248 +315,4 @@ func Describe(encoded string) (Info, error) {
 		return Info{Scheme: fe.scheme}, err
 	}
 	return Info{}, err
-}
-
-// formatError is an ErrUnknownFormat for a string of a known scheme that cannot be used: a
-// malformed field or an unsupported variant. The scheme is kept so that Describe can name it
-// and auto does not treat it as an unknown format to overwrite.
-type formatError struct {
-	scheme string
-	what   string
-}
-
-func (e *formatError) Error() string {
-	return fmt.Sprintf("%v: %s hash with %s", ErrUnknownFormat, e.scheme, e.what)
-}
-
-func (e *formatError) Unwrap() error { return ErrUnknownFormat }
-
-// unsupported is a parse result for a format recognised by name but not verifiable.
-func unsupported(scheme, variant, note string) (*parsed, error) {
-	return &parsed{info: Info{Scheme: scheme, Variant: variant, Note: note}},
-		&formatError{scheme: scheme, what: "the unsupported variant " + variant}
-}
-
-func malformed(scheme, what string) error {
-	return &formatError{scheme: scheme, what: what}
-}
-
-func tooExpensive(scheme, what string) error {
-	return fmt.Errorf("%w: %s %s", ErrTooExpensive, scheme, what)
-}
-
-// parse recognises encoded and takes it apart, refusing cost parameters beyond lim.
-func parse(encoded string, lim *limits) (*parsed, error) {
-	s := encoded
-	switch {
-	case s == "":
-		return nil, fmt.Errorf("%w: empty", ErrUnknownFormat)
-	case len(s) > maxEncoded:
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrUnknownFormat, maxEncoded)
-	case s[0] == '$':
-		return parseMCF(s, "", lim)
-	case s[0] == '{':
-		return parseLDAP(s, lim)
-	case s[0] == '!':
-		return unsupported("django-unusable", "!", "Django's marker for an account without a usable password (set_unusable_password); auto uses the fallback scheme for it")
-	case strings.HasPrefix(s, "pbkdf2:"), strings.HasPrefix(s, "scrypt:"):
-		return parseWerkzeug(s, lim)
-	case strings.HasPrefix(s, "pbkdf2_sha256$"), strings.HasPrefix(s, "pbkdf2_sha1$"):
-		return parseDjangoPBKDF2(s, lim)
-	case strings.HasPrefix(s, "bcrypt$"):
-		return parseBcrypt(s[len("bcrypt$"):], "bcrypt$", false, lim)
-	case strings.HasPrefix(s, "bcrypt_sha256$"):
-		return parseBcrypt(s[len("bcrypt_sha256$"):], "bcrypt_sha256$", true, lim)
-	case strings.HasPrefix(s, "argon2$"):
-		return parseArgon2(s[len("argon2"):], "argon2", lim)
-	case strings.HasPrefix(s, "scrypt$") && strings.Count(s, "$") == 5:
-		return unsupported("django-scrypt", "scrypt", "Django 4+'s ScryptPasswordHasher; not supported")
-	case strings.HasPrefix(s, "scrypt$"):
-		return parseWerkzeug(s, lim)
-	case strings.HasPrefix(s, "crypt$"):
-		return unsupported("django-crypt", "crypt", "Django's CryptPasswordHasher (Unix crypt, usually DES); not supported")
-	}
-	if p, err, ok := parseLegacy(s); ok {
-		return p, err
-	}
-	return nil, fmt.Errorf("%w: no known prefix or shape", ErrUnknownFormat)
-}
-
-// parseMCF parses the "modular crypt format" hashes that start with $id$. prefix is an outer
-// label kept on rewrite ("{CRYPT}").
-func parseMCF(s, prefix string, lim *limits) (*parsed, error) {
-	id, _, found := strings.Cut(s[1:], "$")
-	if !found {
-		return nil, fmt.Errorf("%w: no $id$ prefix", ErrUnknownFormat)
-	}
-	switch id {
-	case "2a", "2b", "2y":
-		return parseBcrypt(s, prefix, false, lim)
-	case "2x", "2":
-		return unsupported("bcrypt", "$"+id+"$", "crypt_blowfish's compatibility prefix for the pre-2011 8-bit bug (2x) or the original 1999 bcrypt (2); not supported")
-	case "argon2id", "argon2i", "argon2d":
-		if prefix != "" {
-			return nil, malformed("argon2", "a {CRYPT} prefix")
-		}
-		return parseArgon2(s, "", lim)
-	case "5", "6":
-		return parseShaCrypt(s, prefix, lim)
-	case "1", "apr1":
-		return parseMD5Crypt(s, prefix)
-	case "pbkdf2", "pbkdf2-sha256", "pbkdf2-sha512":
-		if prefix != "" {
-			return nil, malformed("passlib", "a {CRYPT} prefix")
-		}
-		return parsePasslib(s, lim)
-	case "y", "gy":
-		return unsupported("yescrypt", "$"+id+"$", "libxcrypt's yescrypt (Debian 11+ /etc/shadow default); not supported")
-	case "7":
-		return unsupported("scrypt-crypt", "$7$", "libxcrypt's scrypt; not supported")
-	case "bcrypt-sha256":
-		return unsupported("passlib", "$bcrypt-sha256$", "passlib's bcrypt_sha256; not supported")
-	case "scrypt":
-		return unsupported("passlib", "$scrypt$", "passlib's scrypt; not supported")
-	case "sha1":
-		return unsupported("sha1-crypt", "$sha1$", "NetBSD's sha1crypt; not supported")
-	case "md5":
-		return unsupported("sun-md5-crypt", "$md5$", "Solaris MD5 crypt; not supported")
-	}
-	return nil, fmt.Errorf("%w: unknown $id$ prefix", ErrUnknownFormat)
-}
-
-// Salt alphabets.
-const (
-	alnum   = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	crypt64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-)
-
-// randomText returns n characters drawn uniformly from alphabet using crypto/rand.
-func randomText(n int, alphabet string) []byte {
-	out := make([]byte, 0, n)
-	// Rejection sampling keeps the distribution uniform for alphabets that do not divide 256.
-	limit := 256 - 256%len(alphabet)
-	buf := make([]byte, n+8)
-	for len(out) < n {
-		rand.Read(buf)
-		for _, b := range buf {
-			if int(b) < limit && len(out) < n {
-				out = append(out, alphabet[int(b)%len(alphabet)])
-			}
-		}
-	}
-	return out
-}
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
-}
-
-// textSaltLen returns n, or def when n characters of a 62- or 64-symbol alphabet would carry
-// fewer than 32 bits (SECURITY.md RQ-PWD-09).
-func textSaltLen(n, def int) int {
-	if n < 6 {
-		return def
-	}
-	return n
-}
-
-// saltShape is how a format's salt looks when its bytes are stored encoded (argon2's PHC
-// string): raw random bytes, or text that some frameworks use as the salt bytes (Django's
-// 22 alphanumerics, PHP's base64-like characters).
-type saltShape struct {
-	n        int
-	text     bool   // the salt bytes are printable characters from alphabet
-	alphabet string // when text
-}
-
-func shapeOf(salt []byte) saltShape {
-	if len(salt) == 0 {
-		return saltShape{}
-	}
-	isIn := func(alphabet string) bool {
-		for _, c := range salt {
-			if strings.IndexByte(alphabet, c) < 0 {
-				return false
-			}
-		}
-		return true
-	}
-	switch {
-	case isIn(alnum):
-		return saltShape{n: len(salt), text: true, alphabet: alnum}
-	case isIn(crypt64):
-		return saltShape{n: len(salt), text: true, alphabet: crypt64}
-	}
-	return saltShape{n: len(salt)}
-}
-
-func (s saltShape) String() string {
-	if s.text {
-		return fmt.Sprintf("salt=%d chars", s.n)
-	}
-	return fmt.Sprintf("salt=%d bytes", s.n)
-}
-
-func (s saltShape) random() []byte {
-	if s.text {
-		return randomText(s.n, s.alphabet)
-	}
-	return randomBytes(s.n)
-}
-
-// atoi parses a plain decimal count: digits only, no sign, at most 10 digits.
-func atoi(s string) (int, bool) {
-	if s == "" || len(s) > 10 {
-		return 0, false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
-// lowerHex decodes lower-case hex only: frameworks compare hex digests as strings, so an
-// upper-case copy would not verify there either.
-func lowerHex(s string) ([]byte, bool) {
-	if len(s)%2 != 0 {
-		return nil, false
-	}
-	out := make([]byte, len(s)/2)
-	for i := 0; i < len(s); i += 2 {
-		hi, ok1 := fromHex(s[i])
-		lo, ok2 := fromHex(s[i+1])
-		if !ok1 || !ok2 {
-			return nil, false
-		}
-		out[i/2] = hi<<4 | lo
-	}
-	return out, true
-}
-
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
-}
-
-func equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
-
-func allIn(s, alphabet string) bool {
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(alphabet, s[i]) < 0 {
-			return false
-		}
-	}
-	return true
 }

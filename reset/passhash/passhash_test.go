@@ -40,6 +40,11 @@ func TestNewDefaults(t *testing.T) {
 		{"sha512-crypt", "$6$", "rounds=656000 salt=16 chars", MaxPasswordBytes},
 		{"sha256-crypt", "$5$", "rounds=535000 salt=16 chars", MaxPasswordBytes},
 		{"ldap-ssha", "{SSHA}", "salt=8 bytes", MaxPasswordBytes},
+		{"wordpress", "$wp$2y$", "cost=12", MaxPasswordBytes},
+		{"phpass", "$P$", "iterations=2^16 salt=8 chars", MaxPasswordBytes},
+		{"drupal7", "$S$", "iterations=2^16 salt=8 chars", MaxPasswordBytes},
+		{"spring", "{bcrypt}$2a$", "cost=12", 72},
+		{"aspnet-identity", "v3 (0x01)", "PBKDF2-HMAC-SHA512 iterations=210000 salt=16 bytes key=32 bytes", MaxPasswordBytes},
 	}
 	if got := len(tests); got != len(Names()) {
 		t.Fatalf("test covers %d schemes, Names() has %d", got, len(Names()))

@@ -24,8 +24,12 @@ var digests = map[string]func() hash.Hash{
 func digestSize(name string) int { return digests[name]().Size() }
 
 func pbkdf2Key(digest string, password, salt []byte, iter int) ([]byte, error) {
-	newHash := digests[digest]
-	return pbkdf2.Key(newHash, string(password), salt, iter, newHash().Size())
+	return pbkdf2KeyLen(digest, password, salt, iter, digestSize(digest))
+}
+
+// pbkdf2KeyLen derives a key of n bytes, for formats whose key is not digest-sized.
+func pbkdf2KeyLen(digest string, password, salt []byte, iter, n int) ([]byte, error) {
+	return pbkdf2.Key(digests[digest], string(password), salt, iter, n)
 }
 
 // owaspPBKDF2 are the OWASP Password Storage Cheat Sheet's iteration counts.
