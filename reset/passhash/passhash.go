@@ -18,7 +18,6 @@ package passhash
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 
 	"resetgate/reset"
@@ -82,16 +81,6 @@ var defaultLimits = limits{
 
 // maxEncoded bounds the stored hash itself; the longest real formats are ~130 characters.
 const maxEncoded = 1024
-
-// slots bounds concurrent hash computations to the number of CPUs. Every hash here is
-// deliberately expensive; a flood of submissions must queue, not exhaust CPU and memory
-// (DESIGN.md, "Password hashing is bounded").
-var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
-
-func acquire() (release func()) {
-	slots <- struct{}{}
-	return func() { <-slots }
-}
 
 // Hasher writes one scheme with fixed parameters and verifies any hash of its scheme.
 // The hashers this package returns are safe for concurrent use and implement fmt.Stringer
@@ -163,12 +152,13 @@ func (h *hasher) String() string {
 }
 
 // Hash returns a new hash of password. It refuses (ErrPasswordTooLong) rather than truncates a
-// password longer than MaxPasswordBytes().
+// password longer than MaxPasswordBytes(). It does not bound how many hashes run at once: the
+// caller does (reset.Service's hash slots, which also honour the request's context), so that
+// one semaphore, not two, decides (DESIGN.md, "Password hashing is bounded").
 func (h *hasher) Hash(password string) (string, error) {
 	if n, max := len(password), h.f.maxPassword(); n > max {
 		return "", fmt.Errorf("%w: %d bytes, %s hashes at most %d", ErrPasswordTooLong, n, h.info.Scheme, max)
 	}
-	defer acquire()()
 	return h.f.hash([]byte(password))
 }
 
@@ -190,7 +180,6 @@ func (p *parsed) verify(password string) (bool, error) {
 	if len(password) > MaxPasswordBytes {
 		return false, fmt.Errorf("%w: %d bytes, at most %d are checked", ErrPasswordTooLong, len(password), MaxPasswordBytes)
 	}
-	defer acquire()()
 	return p.check([]byte(password))
 }
 

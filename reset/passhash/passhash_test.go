@@ -3,7 +3,6 @@ package passhash
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -321,33 +320,6 @@ func TestErrorsNeverCarryTheHash(t *testing.T) {
 	}
 }
 
-// TestHashingIsBounded checks that hashing and verifying hold one of the CPU-sized slots.
-func TestHashingIsBounded(t *testing.T) {
-	if cap(slots) != runtime.GOMAXPROCS(0) {
-		t.Errorf("cap(slots) = %d, want GOMAXPROCS %d", cap(slots), runtime.GOMAXPROCS(0))
-	}
-	held := func() bool { return len(slots) > 0 }
-	f := &probeFormat{held: held}
-	if _, err := newHasher(f).Hash("pw"); err != nil || !f.sawHeld {
-		t.Errorf("Hash ran without a slot (err %v)", err)
-	}
-	p := &parsed{check: func([]byte) (bool, error) { return held(), nil }}
-	if ok, err := p.verify("pw"); !ok || err != nil {
-		t.Errorf("verify ran without a slot (err %v)", err)
-	}
-}
-
-type probeFormat struct {
-	held    func() bool
-	sawHeld bool
-}
-
-func (f *probeFormat) describe() Info   { return Info{Scheme: "probe"} }
-func (f *probeFormat) maxPassword() int { return MaxPasswordBytes }
-func (f *probeFormat) hash([]byte) (string, error) {
-	f.sawHeld = f.held()
-	return "probe", nil
-}
 
 func TestNamesDistinct(t *testing.T) {
 	n := Names()
