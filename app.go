@@ -163,7 +163,8 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		modify = in.ModifyResponse
 	}
 	if a.proxy, err = proxy.New(proxy.Options{Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log,
-		DropCookies: []string{web.CookieName(cfg.public)}, ModifyResponse: modify}); err != nil {
+		DropCookies: []string{web.CookieName(cfg.public)}, ModifyResponse: modify, StripHeaders: cfg.Proxy.StripHeaders,
+		AllowUnderscoreHeaders: cfg.Proxy.AllowUnderscoreHeaders}); err != nil {
 		return nil, err
 	}
 	keys, err := sessionKeys(ctx, a.store)

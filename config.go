@@ -32,6 +32,7 @@ type Config struct {
 	Store  StoreConfig  `toml:"store"`
 	Admin  AdminConfig  `toml:"admin"`
 	Inject InjectConfig `toml:"inject"`
+	Proxy  ProxyConfig  `toml:"proxy"`
 
 	// Filled by Load and validate, not read from the file.
 	path   string
@@ -133,4 +134,5 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 	c.rates = c.Limits.validate(bad)
 	c.Store.validate(getenv, bad)
 	c.Inject.validate(c.Prefix, bad)
+	c.Proxy.validate(bad)
 }

@@ -121,6 +121,7 @@ func TestConfigProblems(t *testing.T) {
 		{"list of strings", minimal + "[limits]\ntrusted_proxies = \"10.0.0.0/8\"\n", "limits.trusted_proxies", 8, `a list of strings such as ["a", "b"], got the string`},
 		{"bool as string", strings.Replace(minimal, "[users]\n", "[users]\nupgrade_cost = \"yes\"\n", 1), "users.upgrade_cost", 4, `true or false (without quotes), got the string "yes"`},
 		{"driver and dsn disagree", strings.Replace(minimal, `dsn = "file:app.db"`, `dsn = "postgresql://app@db/app"`, 1), "users.driver", 0, `set driver = "postgres"`},
+		{"bad strip header", minimal + "[proxy]\nstrip_headers = [\"X Auth\"]\n", "proxy.strip_headers", 8, "not a header name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -292,6 +292,7 @@ func structuralChanges(old, new *Config) []string {
 		{"reset.templates_dir", old.Reset.TemplatesDir, new.Reset.TemplatesDir},
 		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
 		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},
+		{"proxy", fmt.Sprint(old.Proxy), fmt.Sprint(new.Proxy)},
 	} {
 		if c.a != c.b {
 			keys = append(keys, c.key)

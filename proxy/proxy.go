@@ -15,8 +15,10 @@
 //   - X-Forwarded-For is exactly one address: the client as resolved by [Options.ClientIP].
 //     The app should trust exactly one proxy hop (for werkzeug: ProxyFix(x_for=1, x_proto=1,
 //     x_host=1)).
-//   - No client-supplied forwarding or identity header in any spelling (see [ProtectedHeader]),
-//     and no h2c upgrade (SECURITY.md RQ-PRX-01, RQ-PRX-02).
+//   - No client-supplied forwarding or identity header in any spelling (see [ProtectedHeader]
+//     and [Options.StripHeaders]), no header whose name has an underscore (unless
+//     [Options.AllowUnderscoreHeaders]), and no h2c upgrade (SECURITY.md RQ-PRX-01,
+//     RQ-PRX-02, RQ-PRX-05).
 package proxy
 
 import (
@@ -70,6 +72,14 @@ type Options struct {
 	// client (see httputil.ReverseProxy.ModifyResponse); an error it returns is answered with
 	// the proxy's error page. main sets it to add the reset link to the app's sign-in page.
 	ModifyResponse func(*http.Response) error
+	// StripHeaders names request headers removed before a request goes upstream, on top of
+	// the built-in list (see [ProtectedHeader]): compared case-insensitively, '_' equal to
+	// '-'. Use it for the identity headers your app or its auth middleware trusts
+	// ("X-Auth-User", "Remote-User").
+	StripHeaders []string
+	// AllowUnderscoreHeaders forwards request headers whose names contain '_'. By default
+	// they are dropped, as nginx does (SECURITY.md RQ-PRX-05).
+	AllowUnderscoreHeaders bool
 }
 
 // Proxy forwards requests to the legacy app. It is safe for concurrent use.
@@ -92,6 +102,7 @@ type Proxy struct {
 	log       *slog.Logger
 	transport http.RoundTripper
 	drop      []string // cookie names kept from the upstream
+	headers   headerFilter
 }
 
 // New validates o and returns a Proxy. Errors wrap [ErrInvalidOptions] and name the field.
@@ -114,7 +125,12 @@ func New(o Options) (*Proxy, error) {
 		up.Path, up.RawPath = "", ""
 	}
 
+	headers, err := newHeaderFilter(o)
+	if err != nil {
+		return nil, err
+	}
 	p := &Proxy{
+		headers:   headers,
 		upstream:  up,
 		basePath:  base,
 		host:      pub.Host,
@@ -239,9 +255,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = p.host
 
 	h := out.Header
-	stripProtected(h)
+	p.headers.strip(h)
 	if len(out.Trailer) > 0 {
-		stripProtected(out.Trailer)
+		p.headers.strip(out.Trailer)
 	}
 	if up := h["Upgrade"]; len(up) > 0 && (in.ContentLength != 0 || hasToken(up, "h2c")) {
 		// An h2c upgrade would turn the upstream connection into an HTTP/2 tunnel whose
