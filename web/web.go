@@ -54,6 +54,9 @@ type Options struct {
 	// Templates, when set, overrides the embedded page templates file by file.
 	Templates fs.FS
 	Logger    *slog.Logger
+	// Now is the clock the session cookie's lifetime is computed with; it must be the
+	// Service's. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Handler dispatches by path, before any router: the reset area to resetgate's pages,
@@ -90,6 +93,9 @@ func New(o Options) (*Handler, error) {
 	if o.ClientIP == nil {
 		o.ClientIP = peerIP
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if err := CheckAfterResetURL(o.AfterResetURL, o.PublicURL); err != nil {
 		return nil, err
 	}
@@ -99,8 +105,10 @@ func New(o Options) (*Handler, error) {
 	h := &Handler{o: o, log: o.Logger, secure: o.PublicURL.Scheme == "https"}
 	h.cookie = CookieName(o.PublicURL)
 	h.cookies = sessions.NewCookieStore(o.SessionKeys[0], o.SessionKeys[1])
-	h.cookies.Options = &sessions.Options{Path: "/", MaxAge: int(time.Hour / time.Second * 2), HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode}
-	h.cookies.MaxAge(h.cookies.Options.MaxAge)
+	// The codec accepts a cookie for as long as any link can live; each cookie's own Max-Age
+	// is set when it is saved (see Handler.save), from what it holds.
+	h.cookies.MaxAge(int(reset.MaxTokenTTL / time.Second))
+	h.cookies.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode}
 
 	static, _ := fs.Sub(embedded, "static")
 	h.assets = map[string]string{}
