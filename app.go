@@ -164,7 +164,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	}
 	if a.proxy, err = proxy.New(proxy.Options{Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log,
 		DropCookies: []string{web.CookieName(cfg.public)}, ModifyResponse: modify, StripHeaders: cfg.Proxy.StripHeaders,
-		AllowUnderscoreHeaders: cfg.Proxy.AllowUnderscoreHeaders}); err != nil {
+		AllowUnderscoreHeaders: cfg.Proxy.AllowUnderscoreHeaders, Slow: cfg.Proxy.limits()}); err != nil {
 		return nil, err
 	}
 	keys, err := sessionKeys(ctx, a.store)

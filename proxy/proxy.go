@@ -33,6 +33,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"resetgate/minrate"
 )
 
 // ErrInvalidOptions is wrapped by every error [New] returns.
@@ -77,6 +79,11 @@ type Options struct {
 	// '-'. Use it for the identity headers your app or its auth middleware trusts
 	// ("X-Auth-User", "Remote-User").
 	StripHeaders []string
+	// Slow bounds how slowly a client may send its request body or read the response
+	// (SECURITY.md RQ-PRX-06). The zero value sets no deadline. A body that misses its
+	// deadline ends with an error, which aborts the app's request (its worker is freed),
+	// and net/http closes the client's connection.
+	Slow minrate.Limits
 	// AllowUnderscoreHeaders forwards request headers whose names contain '_'. By default
 	// they are dropped, as nginx does (SECURITY.md RQ-PRX-05).
 	AllowUnderscoreHeaders bool
@@ -103,6 +110,7 @@ type Proxy struct {
 	transport http.RoundTripper
 	drop      []string // cookie names kept from the upstream
 	headers   headerFilter
+	slow      minrate.Limits
 }
 
 // New validates o and returns a Proxy. Errors wrap [ErrInvalidOptions] and name the field.
@@ -131,6 +139,7 @@ func New(o Options) (*Proxy, error) {
 	}
 	p := &Proxy{
 		headers:   headers,
+		slow:      o.Slow,
 		upstream:  up,
 		basePath:  base,
 		host:      pub.Host,
@@ -215,6 +224,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = fd.EnableFullDuplex()
 	} else {
 		err = http.NewResponseController(w).EnableFullDuplex()
+	}
+	if p.slow.Idle > 0 {
+		var x *minrate.Exchange
+		w, r, x = p.slow.Wrap(w, r)
+		defer func() {
+			x.Done()
+			if x.TooSlow() {
+				p.log.LogAttrs(r.Context(), slog.LevelWarn, "request body too slow: connection cut",
+					slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()))
+			}
+		}()
 	}
 	p.rp.ServeHTTP(w, r)
 	if err == nil && r.ContentLength != 0 {

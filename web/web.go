@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/gorilla/sessions"
 
+	"resetgate/minrate"
 	"resetgate/reset"
 )
 
@@ -30,6 +31,12 @@ var embedded embed.FS
 // MaxBodyBytes caps every request body under the prefix, before any parsing or hashing
 // (SECURITY.md RQ-PWD-10).
 const MaxBodyBytes = 64 << 10
+
+// PageLimits are the minimum progress a client must make under the prefix, stricter than
+// any app needs: forms are a few hundred bytes (at most MaxBodyBytes), so a body has 10 s to
+// start, earns a second per 500 bytes, may go silent for 10 s at most and must be complete
+// within 20 s (mod_reqtimeout's body=20,MinRate=500; SECURITY.md RQ-PRX-06).
+var PageLimits = minrate.Limits{Initial: 10 * time.Second, MinRate: 500, Idle: 10 * time.Second, Max: 20 * time.Second}
 
 // Options configures a [Handler]. Service, PublicURL, Upstream and SessionKeys are required.
 type Options struct {
@@ -152,8 +159,8 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("web: public URL origin: %w", err)
 	}
 	cop.SetDenyHandler(h.handleError(http.StatusForbidden))
-	h.app = h.headers(limitBody(cop.Handler(r)))
-	h.refused = h.headers(h.handleError(http.StatusNotFound))
+	h.app = PageLimits.Handler(h.headers(limitBody(cop.Handler(r))))
+	h.refused = PageLimits.Handler(h.headers(h.handleError(http.StatusNotFound)))
 	return h, nil
 }
 
