@@ -51,6 +51,8 @@ func TestShippedConfigLoads(t *testing.T) {
 		{"admin.listen", cfg.Admin.Listen, def.Admin.Listen},
 		{"proxy.body_idle_timeout", cfg.Proxy.BodyIdleTimeout, def.Proxy.BodyIdleTimeout},
 		{"proxy.body_min_rate", cfg.Proxy.BodyMinRate, def.Proxy.BodyMinRate},
+		{"proxy.buffer_requests", cfg.Proxy.BufferRequests, def.Proxy.BufferRequests},
+		{"proxy.buffer_max", cfg.Proxy.BufferMax, def.Proxy.BufferMax},
 		{"proxy.allow_underscore_headers", cfg.Proxy.AllowUnderscoreHeaders, def.Proxy.AllowUnderscoreHeaders},
 	} {
 		if c.got != c.want {
@@ -127,6 +129,8 @@ func TestConfigProblems(t *testing.T) {
 		{"bad strip header", minimal + "[proxy]\nstrip_headers = [\"X Auth\"]\n", "proxy.strip_headers", 8, "not a header name"},
 		{"idle timeout zero", minimal + "[proxy]\nbody_idle_timeout = \"0s\"\n", "proxy.body_idle_timeout", 8, "outside 1s…1h"},
 		{"negative rate", minimal + "[proxy]\nbody_min_rate = -1\n", "proxy.body_min_rate", 8, "bytes per second"},
+		{"bad size", minimal + "[proxy]\nbuffer_max = \"lots\"\n", "proxy.buffer_max", 8, "not a size"},
+		{"tiny buffer", minimal + "[proxy]\nbuffer_max = \"10B\"\n", "proxy.buffer_max", 8, "outside 1KiB…16GiB"},
 		{"wrong type", minimal + "[reset]\nmin_password_length = \"eight\"\n", "reset.min_password_length", 8, ""},
 	}
 	for _, tt := range tests {

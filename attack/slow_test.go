@@ -78,3 +78,20 @@ func TestSlowBodiesAreCut(t *testing.T) {
 		t.Errorf("the app's request for the trickled upload ended %d times, want once (it must not hang)", n)
 	}
 }
+
+// RQ-PRX-06: with [proxy] buffer_requests the app is not even called for a trickled body:
+// resetgate holds the request until the body is complete, and cuts it first.
+func TestBufferedSlowBodyNeverReachesTheApp(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{conf: map[string]any{"proxy.buffer_requests": true}})
+	if sent, _, cut := trickle(t, w.base, "POST /app/upload HTTP/1.1\r\nHost: app.example\r\nContent-Length: 1000\r\n\r\n", 5*time.Second, 12); !cut {
+		t.Errorf("a buffered body at one byte every 5 s was not cut in %d bytes (a minute)", sent)
+	}
+	resp := rawRequest(t, w.base, "POST /app/upload HTTP/1.1\r\nHost: app.example\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+	if !strings.HasPrefix(resp, "HTTP/1.1 200") {
+		t.Errorf("a buffered body sent at once answered %q", firstLine(resp))
+	}
+	if reqs := w.up.requests(); len(reqs) != 1 || string(reqs[0].Body) != "abc" {
+		t.Errorf("the app received %d request(s), want only the complete one", len(reqs))
+	}
+}

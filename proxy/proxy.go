@@ -84,6 +84,13 @@ type Options struct {
 	// deadline ends with an error, which aborts the app's request (its worker is freed),
 	// and net/http closes the client's connection.
 	Slow minrate.Limits
+	// BufferRequests makes the app see a request only once its whole body has arrived, up
+	// to BufferMax bytes, as nginx's proxy_request_buffering does: the first 64 KiB in
+	// memory, the rest in a temp file in SpoolDir (removed when the request ends). Longer
+	// bodies stream as without it. Zero BufferMax means 16 MiB; empty SpoolDir, os.TempDir.
+	BufferRequests bool
+	BufferMax      int64
+	SpoolDir       string
 	// AllowUnderscoreHeaders forwards request headers whose names contain '_'. By default
 	// they are dropped, as nginx does (SECURITY.md RQ-PRX-05).
 	AllowUnderscoreHeaders bool
@@ -111,6 +118,8 @@ type Proxy struct {
 	drop      []string // cookie names kept from the upstream
 	headers   headerFilter
 	slow      minrate.Limits
+	bufferMax int64 // 0: requests are not buffered
+	spoolDir  string
 }
 
 // New validates o and returns a Proxy. Errors wrap [ErrInvalidOptions] and name the field.
@@ -140,6 +149,7 @@ func New(o Options) (*Proxy, error) {
 	p := &Proxy{
 		headers:   headers,
 		slow:      o.Slow,
+		spoolDir:  o.SpoolDir,
 		upstream:  up,
 		basePath:  base,
 		host:      pub.Host,
@@ -152,6 +162,12 @@ func New(o Options) (*Proxy, error) {
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
+	}
+	if o.BufferRequests {
+		p.bufferMax = o.BufferMax
+		if p.bufferMax <= 0 {
+			p.bufferMax = 16 << 20
+		}
 	}
 	if p.transport == nil {
 		p.transport = NewTransport()
@@ -235,6 +251,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()))
 			}
 		}()
+	}
+	if p.bufferMax > 0 && r.Header.Get("Upgrade") == "" {
+		in := r
+		var berr error
+		if r, berr = buffer(r, p.bufferMax, p.spoolDir); berr != nil {
+			// The client went away or was too slow: the app never saw the request.
+			p.log.LogAttrs(r.Context(), slog.LevelWarn, "request body could not be buffered",
+				slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()), slog.String("error", berr.Error()))
+			w.Header().Set("Connection", "close")
+			http.Error(w, "Bad Request: the request body did not arrive", http.StatusBadRequest)
+			return
+		}
+		if r != in {
+			defer r.Body.Close()
+		}
 	}
 	p.rp.ServeHTTP(w, r)
 	if err == nil && r.ContentLength != 0 {
