@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -177,6 +178,46 @@ func hasToken(values []string, token string) bool {
 			if strings.EqualFold(strings.TrimSpace(elem), token) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// dropCookies removes the named cookies from h's Cookie lines, leaving every other cookie
+// byte for byte. It allocates only when a line holds one of them.
+func dropCookies(h http.Header, names []string) {
+	lines := h["Cookie"]
+	for i, line := range lines {
+		if !containsAny(line, names) {
+			continue
+		}
+		kept := make([]string, 0, 4)
+		for part := range strings.SplitSeq(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if !slices.Contains(names, name) {
+				kept = append(kept, strings.TrimSpace(part))
+			}
+		}
+		lines[i] = strings.Join(kept, "; ")
+	}
+	// Drop lines left empty, and the header with them.
+	out := lines[:0]
+	for _, l := range lines {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		delete(h, "Cookie")
+	} else {
+		h["Cookie"] = out
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
 		}
 	}
 	return false
