@@ -162,8 +162,16 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		}
 		modify = in.ModifyResponse
 	}
-	if a.proxy, err = proxy.New(proxy.Options{Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log,
-		DropCookies: []string{web.CookieName(cfg.public)}, ModifyResponse: modify}); err != nil {
+	spool := filepath.Join(cfg.DataDir, "spool")
+	if cfg.Proxy.BufferRequests {
+		if err := os.MkdirAll(spool, 0o700); err != nil {
+			return nil, fmt.Errorf("proxy.buffer_requests: spool directory: %w", err)
+		}
+	}
+	if a.proxy, err = proxy.New(proxy.Options{BufferRequests: cfg.Proxy.BufferRequests, BufferMax: cfg.Proxy.BufferMax.n, SpoolDir: spool,
+		Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log,
+		DropCookies: []string{web.CookieName(cfg.public)}, ModifyResponse: modify, StripHeaders: cfg.Proxy.StripHeaders,
+		AllowUnderscoreHeaders: cfg.Proxy.AllowUnderscoreHeaders, Slow: cfg.Proxy.limits()}); err != nil {
 		return nil, err
 	}
 	keys, err := sessionKeys(ctx, a.store)

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"resetgate/reset/bolt"
@@ -27,6 +29,9 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "ok    config       %s is valid\n", *path)
+	for _, w := range wideTrustedProxies(cfg.Limits.TrustedProxies) {
+		fmt.Fprintf(env.stdout, "warn  %-12s %s\n", "config", w)
+	}
 	if *offline {
 		return nil
 	}
@@ -86,6 +91,37 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	fmt.Fprintln(env.stdout, "all checks passed")
 	return nil
+}
+
+// Ranges wider than these in trusted_proxies are warned about: a proxy tier fits in a /16
+// (IPv4) or a /48 (IPv6) site, while a wider range is a whole network whose every host could
+// choose its client IP.
+const (
+	widestTrusted4 = 16
+	widestTrusted6 = 48
+)
+
+// wideTrustedProxies returns a warning for each trusted_proxies entry wider than /16 (IPv4)
+// or /48 (IPv6). The entries have been validated.
+func wideTrustedProxies(cidrs []string) []string {
+	var warnings []string
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(strings.TrimSpace(c))
+		if err != nil {
+			continue // a bare address
+		}
+		bits, widest := p.Bits(), widestTrusted6
+		if a := p.Addr(); a.Is4() || a.Is4In6() && bits >= 96 {
+			if a.Is4In6() {
+				bits -= 96
+			}
+			widest = widestTrusted4
+		}
+		if bits < widest {
+			warnings = append(warnings, fmt.Sprintf("limits.trusted_proxies: %s is wider than /%d: every host in it can choose the client IP that rate limits and logs see; list only the proxies in front of resetgate (SECURITY.md RQ-REQ-03)", c, widest))
+		}
+	}
+	return warnings
 }
 
 // checkWritable creates data_dir if needed and writes and removes a file in it.

@@ -282,3 +282,19 @@ func TestHelpAndVersion(t *testing.T) {
 		})
 	}
 }
+
+func TestWideTrustedProxies(t *testing.T) {
+	for _, tt := range []struct {
+		cidr string
+		warn bool
+	}{
+		{"10.0.0.0/8", true}, {"0.0.0.0/0", true}, {"172.16.0.0/12", true}, {"::ffff:10.0.0.0/104", true},
+		{"2001:db8::/32", true}, {"::/0", true},
+		{"10.244.0.0/16", false}, {"10.244.7.0/24", false}, {"192.0.2.7", false}, {"192.0.2.7/32", false},
+		{"2001:db8:1::/48", false}, {"fd00::1", false}, {"::ffff:10.1.0.0/112", false},
+	} {
+		if got := len(wideTrustedProxies([]string{tt.cidr})) > 0; got != tt.warn {
+			t.Errorf("wideTrustedProxies(%q) warns = %v, want %v", tt.cidr, got, tt.warn)
+		}
+	}
+}

@@ -32,6 +32,7 @@ type Config struct {
 	Store  StoreConfig  `toml:"store"`
 	Admin  AdminConfig  `toml:"admin"`
 	Inject InjectConfig `toml:"inject"`
+	Proxy  ProxyConfig  `toml:"proxy"`
 
 	// Filled by Load and validate, not read from the file.
 	path   string
@@ -80,6 +81,7 @@ func defaultConfig() Config {
 			QueueMax: 10000, MailGlobal: "1000/hour", MailPerDomain: "300/hour"},
 		Store: StoreConfig{Backend: "bolt", KeyPrefix: "resetgate:"},
 		Admin: AdminConfig{Listen: "127.0.0.1:9090"},
+		Proxy: ProxyConfig{BodyIdleTimeout: duration{30 * time.Second}, BodyMinRate: 500, BufferMax: size{16 << 20}},
 	}
 }
 
@@ -133,4 +135,5 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 	c.rates = c.Limits.validate(bad)
 	c.Store.validate(getenv, bad)
 	c.Inject.validate(c.Prefix, bad)
+	c.Proxy.validate(bad)
 }

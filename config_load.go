@@ -243,7 +243,7 @@ func tomlKeys(t reflect.Type, prefix string) []string {
 		if !f.IsExported() || name == "" || name == "-" {
 			continue
 		}
-		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[duration]() {
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[duration]() && f.Type != reflect.TypeFor[size]() {
 			keys = append(keys, tomlKeys(f.Type, prefix+name+".")...)
 			continue
 		}

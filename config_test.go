@@ -49,6 +49,11 @@ func TestShippedConfigLoads(t *testing.T) {
 		{"store.backend", cfg.Store.Backend, def.Store.Backend},
 		{"store.key_prefix", cfg.Store.KeyPrefix, def.Store.KeyPrefix},
 		{"admin.listen", cfg.Admin.Listen, def.Admin.Listen},
+		{"proxy.body_idle_timeout", cfg.Proxy.BodyIdleTimeout, def.Proxy.BodyIdleTimeout},
+		{"proxy.body_min_rate", cfg.Proxy.BodyMinRate, def.Proxy.BodyMinRate},
+		{"proxy.buffer_requests", cfg.Proxy.BufferRequests, def.Proxy.BufferRequests},
+		{"proxy.buffer_max", cfg.Proxy.BufferMax, def.Proxy.BufferMax},
+		{"proxy.allow_underscore_headers", cfg.Proxy.AllowUnderscoreHeaders, def.Proxy.AllowUnderscoreHeaders},
 	} {
 		if c.got != c.want {
 			t.Errorf("config.toml sets %s = %v, but the default is %v", c.key, c.got, c.want)
@@ -121,6 +126,12 @@ func TestConfigProblems(t *testing.T) {
 		{"list of strings", minimal + "[limits]\ntrusted_proxies = \"10.0.0.0/8\"\n", "limits.trusted_proxies", 8, `a list of strings such as ["a", "b"], got the string`},
 		{"bool as string", strings.Replace(minimal, "[users]\n", "[users]\nupgrade_cost = \"yes\"\n", 1), "users.upgrade_cost", 4, `true or false (without quotes), got the string "yes"`},
 		{"driver and dsn disagree", strings.Replace(minimal, `dsn = "file:app.db"`, `dsn = "postgresql://app@db/app"`, 1), "users.driver", 0, `set driver = "postgres"`},
+		{"bad strip header", minimal + "[proxy]\nstrip_headers = [\"X Auth\"]\n", "proxy.strip_headers", 8, "not a header name"},
+		{"idle timeout zero", minimal + "[proxy]\nbody_idle_timeout = \"0s\"\n", "proxy.body_idle_timeout", 8, "outside 1s…1h"},
+		{"negative rate", minimal + "[proxy]\nbody_min_rate = -1\n", "proxy.body_min_rate", 8, "bytes per second"},
+		{"bad size", minimal + "[proxy]\nbuffer_max = \"lots\"\n", "proxy.buffer_max", 8, "not a size"},
+		{"tiny buffer", minimal + "[proxy]\nbuffer_max = \"10B\"\n", "proxy.buffer_max", 8, "outside 1KiB…16GiB"},
+		{"wrong type", minimal + "[reset]\nmin_password_length = \"eight\"\n", "reset.min_password_length", 8, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

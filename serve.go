@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/term"
 
+	"resetgate/framing"
 	"resetgate/reset"
 	"resetgate/web"
 )
@@ -108,7 +109,8 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           a.handler,
+		Handler:           framing.Guard(a.handler),
+		ConnContext:       framing.ConnContext,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -124,6 +126,10 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 		}
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}
 		ln = tls.NewListener(ln, srv.TLSConfig)
+	} else {
+		// Only plaintext heads can be inspected; with TLS, framing.Guard closes every
+		// HTTP/1.0 connection after its answer instead (SECURITY.md RQ-PRX-07).
+		ln = framing.Listener(ln)
 	}
 
 	var admin *http.Server
@@ -292,6 +298,7 @@ func structuralChanges(old, new *Config) []string {
 		{"reset.templates_dir", old.Reset.TemplatesDir, new.Reset.TemplatesDir},
 		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
 		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},
+		{"proxy", fmt.Sprint(old.Proxy), fmt.Sprint(new.Proxy)},
 	} {
 		if c.a != c.b {
 			keys = append(keys, c.key)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"resetgate/internal/cookiepeek"
 )
@@ -397,5 +398,24 @@ func TestFormsAskTwiceAndAllowPasswordManagers(t *testing.T) {
 	js := strings.ToLower(w.browser().get("/pwreset/static/form.js").body)
 	if strings.Contains(js, "paste") || strings.Contains(js, "preventdefault") {
 		t.Errorf("form.js interferes with pasting:\n%s", js)
+	}
+}
+
+// RQ-HDR-01, RQ-TOK-04: the session cookie that carries a link's token never outlives the
+// link: its Max-Age is at most the token's remaining lifetime, so a browser left open (a
+// shared computer, a kiosk) holds nothing that a later visitor could use once the link is
+// dead. Issue 16, finding 7: the cookie lived 7,200 s while a token lives 3,600 s.
+func TestSessionCookieNeverOutlivesTheLink(t *testing.T) {
+	t.Parallel()
+	for _, ttl := range []time.Duration{10 * time.Minute, time.Hour} {
+		w := newWorld(t, setup{conf: map[string]any{"reset.token_ttl": ttl.String()}})
+		tok := w.requestLink("alice@example.com", aliceEmail)
+		c := w.browser()
+		r := c.get("/pwreset/"+tok).expect(t, http.StatusSeeOther, "/pwreset/new")
+		for _, ck := range r.Cookies() {
+			if ck.MaxAge <= 0 || time.Duration(ck.MaxAge)*time.Second > ttl {
+				t.Errorf("token_ttl %s: the session cookie lives %d s, longer than the link", ttl, ck.MaxAge)
+			}
+		}
 	}
 }

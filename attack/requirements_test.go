@@ -14,7 +14,7 @@ import (
 // only the operator or the design can meet, the repository's SECURITY.md explains.
 var requirements = func() []string {
 	var ids []string
-	for area, n := range map[string]int{"REQ": 8, "TOK": 9, "LNK": 7, "RST": 7, "PWD": 11, "HDR": 6, "PRX": 4} {
+	for area, n := range map[string]int{"REQ": 8, "TOK": 9, "LNK": 7, "RST": 7, "PWD": 11, "HDR": 6, "PRX": 7} {
 		for i := 1; i <= n; i++ {
 			ids = append(ids, fmt.Sprintf("RQ-%s-%02d", area, i))
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"resetgate/minrate"
 	"resetgate/proxy"
 )
 
@@ -39,10 +40,14 @@ func mustURL(t testing.TB, s string) *url.URL {
 	return u
 }
 
+var defaultSlow = minrate.Limits{Initial: 10 * time.Second, MinRate: 500, Idle: 30 * time.Second}
+
 // mustProxy returns a Proxy for upstream with public URL publicURL; edit adjusts the options.
 func mustProxy(t testing.TB, upstream string, edit func(*proxy.Options)) *proxy.Proxy {
 	t.Helper()
-	o := proxy.Options{Upstream: mustURL(t, upstream), PublicURL: mustURL(t, publicURL)}
+	// resetgate's default slow-client limits ([proxy] body_idle_timeout, body_min_rate), so
+	// that every streaming test also shows they leave legitimate traffic alone.
+	o := proxy.Options{Upstream: mustURL(t, upstream), PublicURL: mustURL(t, publicURL), Slow: defaultSlow}
 	if edit != nil {
 		edit(&o)
 	}

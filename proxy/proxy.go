@@ -15,8 +15,10 @@
 //   - X-Forwarded-For is exactly one address: the client as resolved by [Options.ClientIP].
 //     The app should trust exactly one proxy hop (for werkzeug: ProxyFix(x_for=1, x_proto=1,
 //     x_host=1)).
-//   - No client-supplied forwarding or identity header in any spelling (see [ProtectedHeader]),
-//     and no h2c upgrade (SECURITY.md RQ-PRX-01, RQ-PRX-02).
+//   - No client-supplied forwarding or identity header in any spelling (see [ProtectedHeader]
+//     and [Options.StripHeaders]), no header whose name has an underscore (unless
+//     [Options.AllowUnderscoreHeaders]), and no h2c upgrade (SECURITY.md RQ-PRX-01,
+//     RQ-PRX-02, RQ-PRX-05).
 package proxy
 
 import (
@@ -28,9 +30,10 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
+
+	"resetgate/minrate"
 )
 
 // ErrInvalidOptions is wrapped by every error [New] returns.
@@ -70,6 +73,26 @@ type Options struct {
 	// client (see httputil.ReverseProxy.ModifyResponse); an error it returns is answered with
 	// the proxy's error page. main sets it to add the reset link to the app's sign-in page.
 	ModifyResponse func(*http.Response) error
+	// StripHeaders names request headers removed before a request goes upstream, on top of
+	// the built-in list (see [ProtectedHeader]): compared case-insensitively, '_' equal to
+	// '-'. Use it for the identity headers your app or its auth middleware trusts
+	// ("X-Auth-User", "Remote-User").
+	StripHeaders []string
+	// Slow bounds how slowly a client may send its request body or read the response
+	// (SECURITY.md RQ-PRX-06). The zero value sets no deadline. A body that misses its
+	// deadline ends with an error, which aborts the app's request (its worker is freed),
+	// and net/http closes the client's connection.
+	Slow minrate.Limits
+	// BufferRequests makes the app see a request only once its whole body has arrived, up
+	// to BufferMax bytes, as nginx's proxy_request_buffering does: the first 64 KiB in
+	// memory, the rest in a temp file in SpoolDir (removed when the request ends). Longer
+	// bodies stream as without it. Zero BufferMax means 16 MiB; empty SpoolDir, os.TempDir.
+	BufferRequests bool
+	BufferMax      int64
+	SpoolDir       string
+	// AllowUnderscoreHeaders forwards request headers whose names contain '_'. By default
+	// they are dropped, as nginx does (SECURITY.md RQ-PRX-05).
+	AllowUnderscoreHeaders bool
 }
 
 // Proxy forwards requests to the legacy app. It is safe for concurrent use.
@@ -92,6 +115,10 @@ type Proxy struct {
 	log       *slog.Logger
 	transport http.RoundTripper
 	drop      []string // cookie names kept from the upstream
+	headers   headerFilter
+	slow      minrate.Limits
+	bufferMax int64 // 0: requests are not buffered
+	spoolDir  string
 }
 
 // New validates o and returns a Proxy. Errors wrap [ErrInvalidOptions] and name the field.
@@ -114,7 +141,14 @@ func New(o Options) (*Proxy, error) {
 		up.Path, up.RawPath = "", ""
 	}
 
+	headers, err := newHeaderFilter(o)
+	if err != nil {
+		return nil, err
+	}
 	p := &Proxy{
+		headers:   headers,
+		slow:      o.Slow,
+		spoolDir:  o.SpoolDir,
 		upstream:  up,
 		basePath:  base,
 		host:      pub.Host,
@@ -127,6 +161,12 @@ func New(o Options) (*Proxy, error) {
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
+	}
+	if o.BufferRequests {
+		p.bufferMax = o.BufferMax
+		if p.bufferMax <= 0 {
+			p.bufferMax = 16 << 20
+		}
 	}
 	if p.transport == nil {
 		p.transport = NewTransport()
@@ -200,6 +240,32 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = http.NewResponseController(w).EnableFullDuplex()
 	}
+	if p.slow.Idle > 0 {
+		var x *minrate.Exchange
+		w, r, x = p.slow.Wrap(w, r)
+		defer func() {
+			x.Done()
+			if x.TooSlow() {
+				p.log.LogAttrs(r.Context(), slog.LevelWarn, "request body too slow: connection cut",
+					slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()))
+			}
+		}()
+	}
+	if p.bufferMax > 0 && r.Header.Get("Upgrade") == "" {
+		in := r
+		var berr error
+		if r, berr = buffer(r, p.bufferMax, p.spoolDir); berr != nil {
+			// The client went away or was too slow: the app never saw the request.
+			p.log.LogAttrs(r.Context(), slog.LevelWarn, "request body could not be buffered",
+				slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()), slog.String("error", berr.Error()))
+			w.Header().Set("Connection", "close")
+			http.Error(w, "Bad Request: the request body did not arrive", http.StatusBadRequest)
+			return
+		}
+		if r != in {
+			defer r.Body.Close()
+		}
+	}
 	p.rp.ServeHTTP(w, r)
 	if err == nil && r.ContentLength != 0 {
 		// In full-duplex mode, a body the handler left unread (the app was down, or answered
@@ -239,9 +305,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = p.host
 
 	h := out.Header
-	stripProtected(h)
+	p.headers.strip(h)
 	if len(out.Trailer) > 0 {
-		stripProtected(out.Trailer)
+		p.headers.strip(out.Trailer)
 	}
 	if up := h["Upgrade"]; len(up) > 0 && (in.ContentLength != 0 || hasToken(up, "h2c")) {
 		// An h2c upgrade would turn the upstream connection into an HTTP/2 tunnel whose
@@ -319,44 +385,4 @@ func (p *Proxy) forwardedFor(in *http.Request) string {
 		}
 	}
 	return ip.String()
-}
-
-// dropCookies removes the named cookies from h's Cookie lines, leaving every other cookie
-// byte for byte. It allocates only when a line holds one of them.
-func dropCookies(h http.Header, names []string) {
-	lines := h["Cookie"]
-	for i, line := range lines {
-		if !containsAny(line, names) {
-			continue
-		}
-		kept := make([]string, 0, 4)
-		for part := range strings.SplitSeq(line, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if !slices.Contains(names, name) {
-				kept = append(kept, strings.TrimSpace(part))
-			}
-		}
-		lines[i] = strings.Join(kept, "; ")
-	}
-	// Drop lines left empty, and the header with them.
-	out := lines[:0]
-	for _, l := range lines {
-		if l != "" {
-			out = append(out, l)
-		}
-	}
-	if len(out) == 0 {
-		delete(h, "Cookie")
-	} else {
-		h["Cookie"] = out
-	}
-}
-
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
 }

@@ -137,7 +137,8 @@ func TestHeaderHygiene(t *testing.T) {
 			for k, v := range tt.header {
 				req.Header[k] = v // verbatim: the client writes these keys exactly as given
 			}
-			req.Header["X_custom_header"] = []string{"kept"}
+			req.Header["X_custom_header"] = []string{"dropped"}
+			req.Header["X-Custom-Header"] = []string{"kept"}
 			req.Header["Cookie"] = []string{"session=abc"}
 			if tt.host != "" {
 				req.Host = tt.host
@@ -176,8 +177,11 @@ func TestHeaderHygiene(t *testing.T) {
 					}
 				}
 			}
-			if g := got.Header["X_custom_header"]; len(g) != 1 || g[0] != "kept" {
-				t.Errorf("upstream X_custom_header = %q, want [kept]: unrelated underscore headers must pass", g)
+			if g := got.Header["X_custom_header"]; g != nil {
+				t.Errorf("upstream X_custom_header = %q: headers with underscores must be dropped (RQ-PRX-05)", g)
+			}
+			if g := got.Header["X-Custom-Header"]; len(g) != 1 || g[0] != "kept" {
+				t.Errorf("upstream X-Custom-Header = %q, want [kept]: unrelated headers must pass", g)
 			}
 			if g := got.Header.Get("Cookie"); g != "session=abc" {
 				t.Errorf("upstream Cookie = %q, want session=abc", g)
@@ -202,6 +206,19 @@ func TestProtectedHeader(t *testing.T) {
 		{"X_REAL_IP", true},
 		{"Http2-Settings", true},
 		{"X-Original-Url", true},
+		{"Client-IP", true},
+		{"Proxy-Client-IP", true},
+		{"WL-Proxy-Client-IP", true},
+		{"X-Originating-IP", true},
+		{"X-Remote-IP", true},
+		{"X-Remote-Addr", true},
+		{"X-ProxyUser-Ip", true},
+		{"X-Original-Forwarded-For", true},
+		{"X-Envoy-External-Address", true},
+		{"X-Scheme", true},
+		{"X-Script-Name", true},
+		{"X-HTTP-Host-Override", true},
+		{"X-Original-URI", true},
 		{"X-Forwardedx", false},
 		{"X-Forwarde", false},
 		{"Forwarded-For", false},
@@ -215,6 +232,64 @@ func TestProtectedHeader(t *testing.T) {
 		if got := proxy.ProtectedHeader(tt.name); got != tt.want {
 			t.Errorf("ProtectedHeader(%q) = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestUnderscoreAndExtraHeaders(t *testing.T) {
+	tests := []struct {
+		name       string
+		allow      bool
+		strip      []string
+		sent, want map[string]string // want: what arrives, "" for nothing
+	}{
+		{name: "underscores dropped by default",
+			sent: map[string]string{"Remote_User": "admin", "X_Anything": "a", "Remote-User": "kept"},
+			want: map[string]string{"Remote_User": "", "X_Anything": "", "Remote-User": "kept"}},
+		{name: "underscores allowed, protected ones still dropped", allow: true,
+			sent: map[string]string{"Remote_User": "admin", "X_Real_Ip": "6.6.6.6"},
+			want: map[string]string{"Remote_User": "admin", "X_Real_Ip": ""}},
+		{name: "strip_headers in any spelling", allow: true, strip: []string{"Remote-User", "x_auth_user"},
+			sent: map[string]string{"Remote-User": "admin", "REMOTE_USER": "admin", "X-Auth-User": "admin", "X-Kept": "kept"},
+			want: map[string]string{"Remote-User": "", "REMOTE_USER": "", "X-Auth-User": "", "X-Kept": "kept"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := mustRecorder(t)
+			front := mustServe(t, mustProxy(t, up.URL, func(o *proxy.Options) {
+				o.AllowUnderscoreHeaders, o.StripHeaders = tt.allow, tt.strip
+			}))
+			req, err := http.NewRequest("GET", front.URL+"/page", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.sent {
+				req.Header[k] = []string{v}
+			}
+			resp, err := client(t).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got := up.requests()[0].Header
+			for k, v := range tt.want {
+				var vs []string
+				for gk, gv := range got { // the upstream's net/http rewrites "Remote_User" as "Remote_user"
+					if strings.EqualFold(gk, k) {
+						vs = append(vs, gv...)
+					}
+				}
+				if g := strings.Join(vs, ","); g != v {
+					t.Errorf("upstream %s = %q, want %q", k, g, v)
+				}
+			}
+		})
+	}
+}
+
+func TestNewRefusesBadStripHeaders(t *testing.T) {
+	_, err := proxy.New(proxy.Options{Upstream: mustURL(t, "http://app"), PublicURL: mustURL(t, "https://x"), StripHeaders: []string{"X Auth"}})
+	if !errors.Is(err, proxy.ErrInvalidOptions) {
+		t.Errorf("New(StripHeaders: [\"X Auth\"]) = %v, want ErrInvalidOptions", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/gorilla/sessions"
@@ -16,8 +17,13 @@ import (
 
 // Session keys. The session cookie is encrypted and authenticated (gorilla/securecookie).
 const (
-	sessionToken = "token" // the raw token, between opening the link and setting the password
+	sessionToken   = "token"   // the raw token, between opening the link and setting the password
+	sessionExpires = "expires" // the token's expiry, Unix seconds
 )
+
+// flashMaxAge is the lifetime of a session cookie that holds no token, only the "password
+// changed" notice read by the next page.
+const flashMaxAge = 5 * 60
 
 func (h *Handler) session(r *http.Request) *sessions.Session {
 	// A cookie that does not decode (old keys, tampering) yields a fresh, empty session.
@@ -25,7 +31,24 @@ func (h *Handler) session(r *http.Request) *sessions.Session {
 	return s
 }
 
+// save writes the session cookie. Its Max-Age follows what it holds: while it carries a token,
+// the token's remaining lifetime, so the cookie never outlives the link (issue 16, finding 7);
+// with only a notice, a few minutes; empty, the cookie is deleted.
 func (h *Handler) save(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
+	opts := *h.cookies.Options
+	switch {
+	case s.Values[sessionToken] != nil:
+		exp, _ := s.Values[sessionExpires].(int64)
+		opts.MaxAge = int(time.Unix(exp, 0).Sub(h.o.Now()) / time.Second)
+		if opts.MaxAge <= 0 {
+			opts.MaxAge = -1
+		}
+	case len(s.Values) == 0:
+		opts.MaxAge = -1
+	default:
+		opts.MaxAge = flashMaxAge
+	}
+	s.Options = &opts
 	if err := s.Save(r, w); err != nil {
 		h.log.ErrorContext(r.Context(), "session cookie could not be written", "err", err)
 	}
@@ -36,6 +59,7 @@ func (h *Handler) forget(w http.ResponseWriter, r *http.Request) {
 	s := h.session(r)
 	if _, ok := s.Values[sessionToken]; ok {
 		delete(s.Values, sessionToken)
+		delete(s.Values, sessionExpires)
 		h.save(w, r, s)
 	}
 }
@@ -105,12 +129,14 @@ func (h *Handler) handleDone() http.Handler {
 func (h *Handler) handleLink() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw := mux.Vars(r)["token"]
-		if _, err := h.o.Service.CheckToken(r.Context(), raw, h.clientIP(r)); err != nil {
+		p, err := h.o.Service.CheckToken(r.Context(), raw, h.clientIP(r))
+		if err != nil {
 			h.respondServiceError(w, r, err)
 			return
 		}
 		s := h.session(r)
 		s.Values[sessionToken] = raw
+		s.Values[sessionExpires] = p.Token.ExpiresAt.Unix()
 		h.save(w, r, s)
 		http.Redirect(w, r, h.o.Prefix+"/new", http.StatusSeeOther)
 	})
@@ -171,6 +197,7 @@ func (h *Handler) handleNew() http.Handler {
 		}
 		s := h.session(r)
 		delete(s.Values, sessionToken)
+		delete(s.Values, sessionExpires)
 		next := h.o.AfterResetURL
 		if next == "" {
 			next = h.o.Prefix + "/done"

@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/gorilla/sessions"
 
+	"resetgate/minrate"
 	"resetgate/reset"
 )
 
@@ -30,6 +31,12 @@ var embedded embed.FS
 // MaxBodyBytes caps every request body under the prefix, before any parsing or hashing
 // (SECURITY.md RQ-PWD-10).
 const MaxBodyBytes = 64 << 10
+
+// PageLimits are the minimum progress a client must make under the prefix, stricter than
+// any app needs: forms are a few hundred bytes (at most MaxBodyBytes), so a body has 10 s to
+// start, earns a second per 500 bytes, may go silent for 10 s at most and must be complete
+// within 20 s (mod_reqtimeout's body=20,MinRate=500; SECURITY.md RQ-PRX-06).
+var PageLimits = minrate.Limits{Initial: 10 * time.Second, MinRate: 500, Idle: 10 * time.Second, Max: 20 * time.Second}
 
 // Options configures a [Handler]. Service, PublicURL, Upstream and SessionKeys are required.
 type Options struct {
@@ -54,6 +61,9 @@ type Options struct {
 	// Templates, when set, overrides the embedded page templates file by file.
 	Templates fs.FS
 	Logger    *slog.Logger
+	// Now is the clock the session cookie's lifetime is computed with; it must be the
+	// Service's. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Handler dispatches by path, before any router: the reset area to resetgate's pages,
@@ -90,6 +100,9 @@ func New(o Options) (*Handler, error) {
 	if o.ClientIP == nil {
 		o.ClientIP = peerIP
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if err := CheckAfterResetURL(o.AfterResetURL, o.PublicURL); err != nil {
 		return nil, err
 	}
@@ -99,8 +112,10 @@ func New(o Options) (*Handler, error) {
 	h := &Handler{o: o, log: o.Logger, secure: o.PublicURL.Scheme == "https"}
 	h.cookie = CookieName(o.PublicURL)
 	h.cookies = sessions.NewCookieStore(o.SessionKeys[0], o.SessionKeys[1])
-	h.cookies.Options = &sessions.Options{Path: "/", MaxAge: int(time.Hour / time.Second * 2), HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode}
-	h.cookies.MaxAge(h.cookies.Options.MaxAge)
+	// The codec accepts a cookie for as long as any link can live; each cookie's own Max-Age
+	// is set when it is saved (see Handler.save), from what it holds.
+	h.cookies.MaxAge(int(reset.MaxTokenTTL / time.Second))
+	h.cookies.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode}
 
 	static, _ := fs.Sub(embedded, "static")
 	h.assets = map[string]string{}
@@ -144,8 +159,8 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("web: public URL origin: %w", err)
 	}
 	cop.SetDenyHandler(h.handleError(http.StatusForbidden))
-	h.app = h.headers(limitBody(cop.Handler(r)))
-	h.refused = h.headers(h.handleError(http.StatusNotFound))
+	h.app = PageLimits.Handler(h.headers(limitBody(cop.Handler(r))))
+	h.refused = PageLimits.Handler(h.headers(h.handleError(http.StatusNotFound)))
 	return h, nil
 }
 
