@@ -459,12 +459,17 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 		return Pending{}, err
 	}
 	u := p.User
-	hasher, err := s.hashers.For(u.ID, u.PasswordHash)
-	if err != nil {
-		s.log.ErrorContext(ctx, "no hash scheme for this account; set [users] hash explicitly", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
+	hasher, herr := s.hashers.For(u.ID, u.PasswordHash)
+	plain, isPlain := s.users.(PlainPasswordSetter) // the store may hash it itself (reset/directory.go)
+	maxBytes := 0
+	switch {
+	case herr == nil:
+		maxBytes = hasher.MaxPasswordBytes()
+	case !isPlain:
+		s.log.ErrorContext(ctx, "no hash scheme for this account; set [users] hash explicitly", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", herr)
 		return p, ErrUnavailable
 	}
-	problems, err := s.checkPassword(ctx, password, again, u, hasher.MaxPasswordBytes())
+	problems, err := s.checkPassword(ctx, password, again, u, maxBytes)
 	if err != nil {
 		return p, ErrUnavailable
 	}
@@ -481,13 +486,31 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 		s.log.ErrorContext(ctx, "token store failed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
 		return p, ErrUnavailable
 	}
-	newHash, err := s.hash(ctx, hasher, password)
-	if err != nil {
-		s.release(ctx, p.Token.ID)
-		s.log.ErrorContext(ctx, "hashing failed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
-		return p, ErrUnavailable
+	if isPlain {
+		err = plain.SetPasswordPlain(ctx, u.ID, u.PasswordHash, password, func() (string, error) {
+			if herr != nil {
+				return "", herr
+			}
+			return s.hash(ctx, hasher, password)
+		})
+	} else {
+		var newHash string
+		if newHash, err = s.hash(ctx, hasher, password); err != nil {
+			s.release(ctx, p.Token.ID)
+			s.log.ErrorContext(ctx, "hashing failed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
+			return p, ErrUnavailable
+		}
+		err = s.users.SetPassword(ctx, u.ID, u.PasswordHash, newHash)
 	}
-	if err := s.users.SetPassword(ctx, u.ID, u.PasswordHash, newHash); err != nil {
+	var refused *PolicyError
+	if errors.As(err, &refused) {
+		// The store's own policy (LDAP ppolicy) said no: the user picks another password.
+		s.release(ctx, p.Token.ID)
+		s.observe(EventPasswordRefused)
+		s.log.InfoContext(ctx, "new password refused by the user store", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "store_policy", "problems", len(refused.Problems))
+		return p, refused
+	}
+	if err != nil {
 		if errors.Is(err, ErrPasswordChanged) {
 			s.deleteTokens(ctx, u.ID)
 			return p, s.invalid(ctx, clientIP, u.ID, "account_changed")
@@ -497,9 +520,13 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 		s.log.ErrorContext(ctx, "writing the new password failed; nothing changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "app_write_failed", "err", err)
 		return p, ErrUnavailable
 	}
+	scheme := "the user store's choice" // a PlainPasswordSetter may have hashed it itself
+	if !isPlain {
+		scheme = hasher.Scheme()
+	}
 	s.observe(EventTokenUsed)
 	s.observe(EventPasswordChanged)
-	s.log.InfoContext(ctx, "password changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "changed", "scheme", hasher.Scheme())
+	s.log.InfoContext(ctx, "password changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "changed", "scheme", scheme)
 	s.deleteTokens(ctx, u.ID)
 	notice := Job{Kind: JobNotice, UserID: u.ID, ClientIP: clientIP, CreatedAt: now, NotBefore: now}
 	if err := s.store.Enqueue(ctx, notice); err != nil {

@@ -98,10 +98,10 @@ const maxCandidates = 20
 // Users is an LDAP directory's accounts. It implements [reset.Users] and
 // [reset.PlainPasswordSetter] and is safe for concurrent use.
 type Users struct {
-	o        Options
-	u        *url.URL
-	tls      *tls.Config
-	base     *goldap.DN
+	o         Options
+	u         *url.URL
+	tls       *tls.Config
+	base      *goldap.DN
 	extended  bool // writes use the Password Modify extended operation
 	assertion bool // the server takes the assertion control (RFC 4528) on a modify
 }
