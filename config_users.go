@@ -24,12 +24,21 @@ type UsersConfig struct {
 	FindUser       string   `toml:"find_user"`
 	SetPassword    string   `toml:"set_password"`
 	AfterReset     []string `toml:"after_reset"`
+
+	LDAP LDAPConfig `toml:"ldap"` // with driver = "ldap" (config_users_ldap.go)
 }
 
 // validate checks [users].
 func (u *UsersConfig) validate(getenv func(string) string, bad complain) {
-	oneOf(bad, "users.driver", u.Driver, "sqlite", "postgres", "mysql")
-	secretSource(bad, getenv, "users.dsn", u.DSN, u.DSNEnv, u.DSNFile, true)
+	oneOf(bad, "users.driver", u.Driver, "sqlite", "postgres", "mysql", "ldap")
+	if u.Driver == "ldap" {
+		if u.DSN != "" || u.DSNEnv != "" || u.DSNFile != "" {
+			bad("users.dsn", "is for the SQL drivers; a directory is set in [users.ldap]")
+		}
+		u.LDAP.validate(getenv, bad)
+	} else {
+		secretSource(bad, getenv, "users.dsn", u.DSN, u.DSNEnv, u.DSNFile, true)
+	}
 	if _, err := passhash.NewPolicy(u.Hash, u.FallbackHash, nil); err != nil {
 		bad("users.hash", "%v (known: auto, %s)", err, strings.Join(passhash.Names(), ", "))
 	}

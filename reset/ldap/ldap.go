@@ -19,7 +19,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -115,14 +114,12 @@ var (
 // how passwords are written. Errors name the option at fault, or say which server could not be
 // reached and why; they never contain the bind password.
 func Open(ctx context.Context, o Options) (*Users, error) {
-	u, err := o.validate()
-	if err != nil {
-		return nil, err
+	u, ps := o.validate()
+	if len(ps) > 0 {
+		return nil, ps[0]
 	}
 	users := &Users{o: o, u: u}
-	if users.base, err = goldap.ParseDN(o.BaseDN); err != nil {
-		return nil, fmt.Errorf("ldap: base_dn %q is not a DN: %v", o.BaseDN, err)
-	}
+	users.base, _ = goldap.ParseDN(o.BaseDN) // validated
 	if o.TLS != "none" {
 		users.tls = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
 		if o.CAFile != "" {
@@ -143,8 +140,22 @@ func Open(ctx context.Context, o Options) (*Users, error) {
 	return users, nil
 }
 
+// Problem is one thing wrong with [Options]: the option, named as in resetgate's config
+// ([users.ldap] keys), and what is wrong with it.
+type Problem struct {
+	Option, Msg string
+}
+
+func (p Problem) Error() string { return "ldap: " + p.Option + ": " + p.Msg }
+
+// Problems fills o's defaults and returns everything wrong with it, without connecting.
+func (o Options) Problems() []Problem {
+	_, ps := o.validate()
+	return ps
+}
+
 // validate fills the defaults and checks o.
-func (o *Options) validate() (*url.URL, error) {
+func (o *Options) validate() (*url.URL, []Problem) {
 	if o.Filter == "" {
 		o.Filter = DefaultFilter
 	}
@@ -169,63 +180,73 @@ func (o *Options) validate() (*url.URL, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	var ps []Problem
+	bad := func(option, format string, args ...any) {
+		ps = append(ps, Problem{option, fmt.Sprintf(format, args...)})
+	}
 	u := &url.URL{Scheme: "ldapi"} // a socket path, in go-ldap's own ldapi:// form
 	if !strings.HasPrefix(o.URL, "ldapi://") {
 		var err error
-		if u, err = url.Parse(o.URL); err != nil || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" {
-			return nil, fmt.Errorf("ldap: url %q must be ldap://host[:port], ldaps://host[:port] or ldapi://socket, without a user, DN or filter", o.URL)
+		if u, err = url.Parse(o.URL); err != nil || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			bad("url", "%q must be ldap://host[:port], ldaps://host[:port] or ldapi://socket, without a user, DN or filter", o.URL)
+			u = nil
 		}
 	}
 	switch {
-	case u.Scheme == "ldaps" && o.TLS != "ldaps":
-		return nil, fmt.Errorf("ldap: an ldaps:// url speaks TLS from the first byte: set tls = \"ldaps\"")
-	case u.Scheme == "ldap" && o.TLS == "ldaps":
-		return nil, fmt.Errorf("ldap: tls = \"ldaps\" needs an ldaps:// url")
-	case u.Scheme == "ldapi" && o.TLS != "none":
-		return nil, fmt.Errorf("ldap: an ldapi:// socket is local: set tls = \"none\"")
+	case u == nil:
 	case u.Scheme != "ldap" && u.Scheme != "ldaps" && u.Scheme != "ldapi":
-		return nil, fmt.Errorf("ldap: url %q must start with ldap://, ldaps:// or ldapi://", o.URL)
+		bad("url", "%q must start with ldap://, ldaps:// or ldapi://", o.URL)
+	case !slices.Contains([]string{"starttls", "ldaps", "none"}, o.TLS):
+		bad("tls", "%q is not one of starttls, ldaps, none", o.TLS)
+	case u.Scheme == "ldaps" && o.TLS != "ldaps":
+		bad("tls", "an ldaps:// url speaks TLS from the first byte: set tls = \"ldaps\"")
+	case u.Scheme == "ldap" && o.TLS == "ldaps":
+		bad("tls", "tls = \"ldaps\" needs an ldaps:// url (port 636), or use starttls with ldap://")
+	case u.Scheme == "ldapi" && o.TLS != "none":
+		bad("tls", "an ldapi:// socket is local: set tls = \"none\"")
+	case o.TLS == "none" && u.Scheme == "ldap" && !isLoopback(u.Hostname()) && !o.AllowPlaintext:
+		bad("tls", "\"none\" would send the service account's password and every new password in clear to %s; use starttls or ldaps (or set allow_plaintext = true if the network between is trusted)", u.Host)
 	}
-	if !slices.Contains([]string{"starttls", "ldaps", "none"}, o.TLS) {
-		return nil, fmt.Errorf("ldap: tls %q is not one of starttls, ldaps, none", o.TLS)
-	}
-	if o.TLS == "none" && u.Scheme == "ldap" && !isLoopback(u.Hostname()) && !o.AllowPlaintext {
-		return nil, fmt.Errorf("ldap: tls = \"none\" would send the service account's password and every new password in clear to %s; use starttls or ldaps (or set allow_plaintext = true if the network is trusted)", u.Host)
+	if o.CAFile != "" && o.TLS == "none" {
+		bad("ca_file", "is set, but tls = \"none\" checks no certificate")
 	}
 	if !slices.Contains([]string{"auto", "extended", "attribute"}, o.PasswordWrite) {
-		return nil, fmt.Errorf("ldap: password_write %q is not one of auto, extended, attribute", o.PasswordWrite)
+		bad("password_write", "%q is not one of auto, extended, attribute", o.PasswordWrite)
 	}
-	if err := checkFilter(o.Filter); err != nil {
-		return nil, err
+	if msg := checkFilter(o.Filter); msg != "" {
+		bad("filter", "%s", msg)
 	}
 	for _, a := range []struct{ key, name string }{
 		{"id_attribute", o.IDAttribute}, {"mail_attribute", o.MailAttribute},
 		{"name_attribute", o.NameAttribute}, {"changed_attribute", o.ChangedAttribute},
 	} {
 		if a.name != "" && !validAttr(a.name) {
-			return nil, fmt.Errorf("ldap: %s %q is not an attribute name (letters, digits and hyphens, starting with a letter)", a.key, a.name)
+			bad(a.key, "%q is not an attribute name (letters, digits and hyphens, starting with a letter)", a.name)
 		}
 	}
-	if o.BindDN == "" || o.BindPassword == "" {
+	if _, err := goldap.ParseDN(o.BindDN); o.BindDN == "" || err != nil {
+		bad("bind_dn", "required: the service account's DN, e.g. \"cn=resetgate,ou=services,dc=example,dc=org\"")
+	}
+	if o.BindPassword == "" {
 		// An empty password makes a simple bind anonymous (RFC 4513 §5.1.2), which would
 		// "succeed" and then find nothing.
-		return nil, errors.New("ldap: bind_dn and its password are required (an empty password would bind anonymously)")
+		bad("bind_password", "required and not empty (an empty password would bind anonymously)")
 	}
-	if o.BaseDN == "" {
-		return nil, errors.New("ldap: base_dn is required")
+	if dn, err := goldap.ParseDN(o.BaseDN); o.BaseDN == "" || err != nil || len(dn.RDNs) == 0 {
+		bad("base_dn", "%q is not a DN; set where the accounts are, e.g. \"ou=people,dc=example,dc=org\"", o.BaseDN)
 	}
-	return u, nil
+	return u, ps
 }
 
-// checkFilter checks that filter holds {email} and is a valid RFC 4515 filter around it.
-func checkFilter(filter string) error {
+// checkFilter says what is wrong with a filter template, or "".
+func checkFilter(filter string) string {
 	if !strings.Contains(filter, "{email}") {
-		return fmt.Errorf("ldap: filter %q must contain {email}, where the address goes", filter)
+		return fmt.Sprintf("%q must contain {email}, where the address goes, e.g. \"(mail={email})\"", filter)
 	}
 	if _, err := goldap.CompileFilter(expand(filter, "someone@example.com")); err != nil {
-		return fmt.Errorf("ldap: filter %q is not a valid LDAP filter: %v", filter, err)
+		return fmt.Sprintf("%q is not a valid LDAP filter (RFC 4515): %v", filter, err)
 	}
-	return nil
+	return ""
 }
 
 // expand puts the address into the filter, escaped so that it can only ever be one assertion

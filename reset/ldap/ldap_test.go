@@ -384,6 +384,7 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		{"filter not a filter", func(o *Options) { o.Filter = "(mail={email}" }, "not a valid LDAP filter"},
 		{"attribute name", func(o *Options) { o.MailAttribute = "mail)(x" }, "mail_attribute"},
 		{"no bind password", func(o *Options) { o.BindPassword = "" }, "anonymously"},
+		{"no base", func(o *Options) { o.BaseDN = "" }, "base_dn"},
 		{"bad base", func(o *Options) { o.BaseDN = "example.com" }, "not a DN"},
 		{"unknown write mode", func(o *Options) { o.PasswordWrite = "both" }, "password_write"},
 	} {
