@@ -20,17 +20,10 @@ type directoryAccount struct {
 	dn  string
 }
 
-func mustDirectoryAccount(t *testing.T, password string) directoryAccount {
+// mustDirectoryAccount adds alice with the userPassword value hash.
+func mustDirectoryAccount(t *testing.T, hash string) directoryAccount {
 	t.Helper()
 	srv := testenv.LDAP(t)
-	h, err := passhash.New("ldap-ssha")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := h.Hash(password)
-	if err != nil {
-		t.Fatal(err)
-	}
 	a := directoryAccount{srv: srv, dn: "uid=alice," + testenv.LDAPPeopleDN}
 	c := a.root(t)
 	defer c.Close()
@@ -43,6 +36,24 @@ func mustDirectoryAccount(t *testing.T, password string) directoryAccount {
 	}
 	return a
 }
+
+// ssha is password as {SSHA}, written by resetgate's own ldap-ssha hasher.
+func ssha(t *testing.T, password string) string {
+	t.Helper()
+	h, err := passhash.New("ldap-ssha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := h.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hash
+}
+
+// aliceCrypt is "Tawny-Heron-Quartz-88" as SHA-512 crypt with glibc's default 5000 rounds, made
+// by Python's crypt.crypt(password, "$6$resetgateSalt16") (glibc's crypt(3)).
+const aliceCrypt = "{CRYPT}$6$resetgateSalt16$LJWLdNKupxgHr2hishxj12IrMThYbQNeZQGELvOhnHQpMBMW45NOcXDSNc7N8n77u2nL7qHYl8YpcNyl1LF9Y0"
 
 func (a directoryAccount) root(t *testing.T) *goldap.Conn {
 	t.Helper()
@@ -101,7 +112,7 @@ listen = "127.0.0.1:0"
 }
 
 func TestCheckAndDoctorLDAP(t *testing.T) {
-	acct := mustDirectoryAccount(t, "Tawny-Heron-Quartz-88")
+	acct := mustDirectoryAccount(t, ssha(t, "Tawny-Heron-Quartz-88"))
 	app := echoApp(t)
 	getenv := env("TEST_LDAP_PASSWORD", testenv.LDAPServicePassword)
 	for _, tc := range []struct {
@@ -145,17 +156,27 @@ func TestEndToEndLDAP(t *testing.T) {
 	const oldPassword, newPassword = "Tawny-Heron-Quartz-88", "cobalt lantern orchard 42"
 	for _, tc := range []struct {
 		name, service string
+		crypt         bool   // the entry holds aliceCrypt rather than {SSHA}
 		wantStored    string // the scheme userPassword ends in
 		policy        bool   // ppolicy can judge the password (it sees it in clear)
 	}{
-		{"extended operation", testenv.LDAPServiceDN, testenv.LDAPServerHash + "$6$", true},
-		{"userPassword in the entry's scheme", testenv.LDAPAttrServiceDN, "{SSHA}", false},
+		{"extended operation", testenv.LDAPServiceDN, false, testenv.LDAPServerHash + "$6$", true},
+		{"userPassword in the entry's scheme {SSHA}", testenv.LDAPAttrServiceDN, false, "{SSHA}", false},
+		// upgrade_cost off keeps glibc's 5000 rounds: the same scheme, parameters and label.
+		{"userPassword in the entry's scheme {CRYPT}$6$", testenv.LDAPAttrServiceDN, true, "{CRYPT}$6$", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			acct := mustDirectoryAccount(t, oldPassword)
+			old := ssha(t, oldPassword)
+			if tc.crypt {
+				old = aliceCrypt
+			}
+			acct := mustDirectoryAccount(t, old)
 			app := echoApp(t)
 			dir := t.TempDir()
 			cfg := ldapConfig(acct, tc.service, app.URL, dir)
+			if tc.crypt {
+				cfg = strings.Replace(cfg, "driver = \"ldap\"\n", "driver = \"ldap\"\nupgrade_cost = false\n", 1)
+			}
 			rg := runConfig(t, dir, cfg, map[string]string{"TEST_LDAP_PASSWORD": testenv.LDAPServicePassword})
 			b := newBrowser(t, rg.base)
 
@@ -188,7 +209,7 @@ func TestEndToEndLDAP(t *testing.T) {
 			if !acct.binds(t, newPassword) || acct.binds(t, oldPassword) {
 				t.Errorf("after the reset: bind with the new password %t, with the old %t; want true, false", acct.binds(t, newPassword), acct.binds(t, oldPassword))
 			}
-			if stored := acct.userPassword(t); !strings.HasPrefix(stored, tc.wantStored) {
+			if stored := acct.userPassword(t); !strings.HasPrefix(stored, tc.wantStored) || tc.crypt && strings.Contains(stored, "rounds=") {
 				t.Errorf("userPassword = %.12s…, want %s…", stored, tc.wantStored)
 			}
 			b.expect("GET", link.Path, "", 303, "/pwreset/invalid")

@@ -67,6 +67,7 @@ include /etc/ldap/schema/nis.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload ppolicy
+moduleload argon2
 pidfile {{.Dir}}/slapd.pid
 password-hash {CRYPT}
 password-crypt-salt-format "$6$%.16s"
@@ -138,7 +139,8 @@ userPassword: {{.ServicePassword}}
 `
 
 // LDAP starts slapd (Debian's `slapd`; TEST_SLAPD_BIN names another binary) with a slapd.conf
-// of its own — schema core, cosine, inetorgperson and nis, the ppolicy overlay, back-mdb —
+// of its own — schema core, cosine, inetorgperson and nis, the ppolicy overlay, back-mdb, and
+// the argon2 module so that binds check {ARGON2} values —
 // seeded with the entries described by the LDAP* constants, listening on free loopback ports
 // for ldap:// (with StartTLS) and ldaps://. It waits until the server answers and kills it when
 // the test ends. A missing slapd is handled by [Need]: a skip, or a failure in CI.
