@@ -510,3 +510,23 @@ func TestModifyRefusesAStaleValue(t *testing.T) {
 		})
 	}
 }
+
+// Whatever the address, the expanded filter is the template's one equality assertion whose
+// value is exactly the address (RFC 4515 escaping cannot be escaped out of).
+func FuzzExpand(f *testing.F) {
+	for _, s := range []string{"alice@example.com", "*)(uid=*", `\2a`, "a\x00b", "ü@example.com", ")(|(objectClass=*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, email string) {
+		p, err := goldap.CompileFilter(expand(DefaultFilter, email))
+		if err != nil {
+			t.Fatalf("expand(%q) does not compile: %v", email, err)
+		}
+		if p.Tag != goldap.FilterEqualityMatch || len(p.Children) != 2 {
+			t.Fatalf("expand(%q) compiled to filter tag %d with %d children, want one equality match", email, p.Tag, len(p.Children))
+		}
+		if attr, value := p.Children[0].Data.String(), p.Children[1].Data.String(); attr != "mail" || value != email {
+			t.Fatalf("expand(%q) asserts %s=%q", email, attr, value)
+		}
+	})
+}
