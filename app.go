@@ -17,6 +17,7 @@ import (
 	"resetgate/proxy"
 	"resetgate/reset"
 	"resetgate/reset/bolt"
+	"resetgate/reset/ldap"
 	"resetgate/reset/outbox"
 	"resetgate/reset/passhash"
 	"resetgate/reset/smtp"
@@ -37,7 +38,7 @@ type app struct {
 	cfg     *Config
 	log     *slog.Logger
 	store   reset.Store
-	users   *sqldb.Users
+	users   userStore
 	mailer  mailer
 	svc     *reset.Service
 	proxy   *proxy.Proxy
@@ -71,17 +72,42 @@ func openStore(ctx context.Context, cfg *Config, getenv func(string) string, log
 	return s, nil
 }
 
-func openUsers(ctx context.Context, cfg *Config, getenv func(string) string) (*sqldb.Users, error) {
+// userStore is the legacy app's accounts as every command uses them: reset.Users, plus what
+// check and doctor ask of the store (reset/sqldb, reset/ldap).
+type userStore interface {
+	reset.Users
+	Check(ctx context.Context) error
+	Describe() string
+	Sample(ctx context.Context, n int) ([]string, error)
+	Close() error
+}
+
+func openUsers(ctx context.Context, cfg *Config, getenv func(string) string) (userStore, error) {
 	u := cfg.Users
+	if u.Driver == "ldap" {
+		password, err := secret(getenv, "", u.LDAP.BindPasswordEnv, u.LDAP.BindPasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("users.ldap.bind_password: %w", err)
+		}
+		d, err := ldap.Open(ctx, u.LDAP.options(password, u.CaseSensitive))
+		if err != nil {
+			return nil, err // not a typed nil inside the interface
+		}
+		return d, nil
+	}
 	dsn, err := secret(getenv, u.DSN, u.DSNEnv, u.DSNFile)
 	if err != nil {
 		return nil, fmt.Errorf("users.dsn: %w", err)
 	}
-	return sqldb.Open(ctx, sqldb.Options{
+	db, err := sqldb.Open(ctx, sqldb.Options{
 		Driver: u.Driver, DSN: dsn, Table: u.Table, IDColumn: u.IDColumn, EmailColumn: u.EmailColumn,
 		PasswordColumn: u.PasswordColumn, NameColumn: u.NameColumn, CaseSensitive: u.CaseSensitive,
 		FindUser: u.FindUser, SetPassword: u.SetPassword, AfterReset: u.AfterReset,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 func openMailer(cfg *Config, getenv func(string) string, log *slog.Logger) (mailer, error) {

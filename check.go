@@ -54,11 +54,14 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 		err = users.Check(ctx)
 		defer users.Close()
 	}
-	desc := ""
-	if users != nil {
-		desc = users.Describe() + ": connected; columns, queries and write privileges checked without writing"
+	name, desc := "database", ": connected; columns, queries and write privileges checked without writing"
+	if cfg.Users.Driver == "ldap" {
+		name, desc = "directory", ": bound as the service account; base_dn and filter answered"
 	}
-	report("database", start, err, desc)
+	if users != nil {
+		desc = users.Describe() + desc
+	}
+	report(name, start, err, desc)
 
 	start = time.Now()
 	quiet, _ := newLogger("text", "error", env.stderr)

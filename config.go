@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"resetgate/reset"
+	"resetgate/reset/ldap"
 )
 
 // Config is config.toml. Key names are public and stable (DESIGN.md, config contract); every
@@ -68,6 +69,11 @@ func defaultConfig() Config {
 		Users: UsersConfig{
 			Driver: "sqlite", Table: "users", IDColumn: "id", EmailColumn: "email", PasswordColumn: "password",
 			NameColumn: "name", Hash: "auto", UpgradeCost: true,
+			LDAP: LDAPConfig{
+				TLS: "starttls", Filter: ldap.DefaultFilter, MailAttribute: ldap.DefaultMailAttribute,
+				NameAttribute: ldap.DefaultNameAttribute, ChangedAttribute: ldap.DefaultChangedAttribute,
+				PasswordWrite: "auto", Timeout: duration{ldap.DefaultTimeout},
+			},
 		},
 		Mail: MailConfig{
 			Transport: "outbox", MaxAttempts: reset.DefaultMaxAttempts,

@@ -24,22 +24,31 @@ type UsersConfig struct {
 	FindUser       string   `toml:"find_user"`
 	SetPassword    string   `toml:"set_password"`
 	AfterReset     []string `toml:"after_reset"`
+
+	LDAP LDAPConfig `toml:"ldap"` // with driver = "ldap" (config_users_ldap.go)
 }
 
 // validate checks [users].
 func (u *UsersConfig) validate(getenv func(string) string, bad complain) {
-	oneOf(bad, "users.driver", u.Driver, "sqlite", "postgres", "mysql")
-	secretSource(bad, getenv, "users.dsn", u.DSN, u.DSNEnv, u.DSNFile, true)
-	dsn := u.DSN
-	if u.DSNEnv != "" {
-		dsn = getenv(u.DSNEnv)
-	}
-	// A URL names its database: a driver that disagrees (the default sqlite, usually left
-	// unset) would fail later with a puzzling "no such file".
-	if scheme, _, ok := strings.Cut(dsn, "://"); ok {
-		want := map[string]string{"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}[scheme]
-		if want != "" && want != u.Driver {
-			bad("users.driver", "%q does not fit the dsn, a %s:// URL: set driver = %q", u.Driver, scheme, want)
+	oneOf(bad, "users.driver", u.Driver, "sqlite", "postgres", "mysql", "ldap")
+	if u.Driver == "ldap" {
+		if u.DSN != "" || u.DSNEnv != "" || u.DSNFile != "" {
+			bad("users.dsn", "is for the SQL drivers; a directory is set in [users.ldap]")
+		}
+		u.LDAP.validate(getenv, bad)
+	} else {
+		secretSource(bad, getenv, "users.dsn", u.DSN, u.DSNEnv, u.DSNFile, true)
+		dsn := u.DSN
+		if u.DSNEnv != "" {
+			dsn = getenv(u.DSNEnv)
+		}
+		// A URL names its database: a driver that disagrees (the default sqlite, usually
+		// left unset) would fail later with a puzzling "no such file".
+		if scheme, _, ok := strings.Cut(dsn, "://"); ok {
+			want := map[string]string{"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}[scheme]
+			if want != "" && want != u.Driver {
+				bad("users.driver", "%q does not fit the dsn, a %s:// URL: set driver = %q", u.Driver, scheme, want)
+			}
 		}
 	}
 	if _, err := passhash.NewPolicy(u.Hash, u.FallbackHash, nil); err != nil {

@@ -101,10 +101,24 @@ func cmdDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 			fmt.Fprintf(out, "              %s\n", g.why)
 		}
 	}
-	if len(hashes) == 0 {
+	if d, ok := users.(interface{ Extended() bool }); ok && len(hashes) == 0 {
+		// A directory: no readable userPassword is the usual, safe case when the directory
+		// hashes new passwords itself.
+		if d.Extended() {
+			fmt.Fprintln(out, "  (the service account cannot read userPassword: nothing to judge; the directory hashes new passwords itself, through the Password Modify extended operation)")
+			safe = true
+		} else {
+			fmt.Fprintln(out, "  (no userPassword readable, and the directory does not offer the Password Modify extended operation: resetgate can write no password; grant the service account read access to userPassword)")
+		}
+	} else if len(hashes) == 0 {
 		fmt.Fprintln(out, "  (the table has no rows: nothing to judge)")
 	}
 
+	if *testUser != "" && cfg.Users.Driver == "ldap" {
+		// The old password of a directory account cannot be put back without knowing it (the
+		// extended operation hashes what it is given), so there is no restoring round trip.
+		return errors.New("-test-user is for SQL user stores; with a directory, reset a test account through the pages and bind with its new password")
+	}
 	if *testUser != "" {
 		fmt.Fprintln(out)
 		password := "resetgate-doctor-" + reset.TokenID(time.Now().String())[:12]

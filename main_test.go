@@ -158,11 +158,17 @@ from = "Example <no-reply@example.com>"
 [admin]
 listen = "127.0.0.1:0"
 %s`, upstream, filepath.Join(dir, "data"), users.driver, extra)
+	return runConfig(t, dir, cfg, map[string]string{"TEST_LEGACY_DSN": users.dsn})
+}
+
+// runConfig writes cfg (whose data_dir is dir/data) to dir and runs `resetgate serve` with it
+// in-process through run(), with env as the environment.
+func runConfig(t *testing.T, dir, cfg string, env map[string]string) *instance {
+	t.Helper()
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"TEST_LEGACY_DSN": users.dsn}
 	ctx, cancel := context.WithCancel(context.Background())
 	inst := &instance{log: &syncBuffer{}, cancel: cancel, done: make(chan error, 1), dataDir: filepath.Join(dir, "data")}
 	go func() {

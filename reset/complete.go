@@ -50,13 +50,20 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 		return Pending{}, err
 	}
 	u := p.User
-	hasher, err := s.hashers.For(u.ID, u.PasswordHash)
-	if err != nil {
+	// A store that hashes passwords itself (an LDAP directory with the Password Modify
+	// operation, reset/directory.go) needs no hasher of ours; without one it asks for none.
+	plain, isPlain := s.users.(PlainPasswordSetter)
+	hasher, herr := s.hashers.For(u.ID, u.PasswordHash)
+	maxBytes := 0
+	switch {
+	case herr == nil:
+		maxBytes = hasher.MaxPasswordBytes()
+	case !isPlain:
 		s.observe(EventNotResettable)
-		s.log.WarnContext(ctx, "no hash scheme can be written for this account; set [users] hash explicitly", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "not_resettable", "err", err)
+		s.log.WarnContext(ctx, "no hash scheme can be written for this account; set [users] hash explicitly", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "not_resettable", "err", herr)
 		return p, ErrNotResettable
 	}
-	problems, err := s.checkPassword(ctx, password, again, u, hasher.MaxPasswordBytes())
+	problems, err := s.checkPassword(ctx, password, again, u, maxBytes)
 	if err != nil {
 		return p, ErrUnavailable
 	}
@@ -72,21 +79,27 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 	if err != nil {
 		return p, err
 	}
-	newHash, err := s.hash(ctx, hasher, password)
-	if err != nil {
-		s.release(ctx, p.Token.ID, owner)
-		s.log.ErrorContext(ctx, "hashing failed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
-		return p, ErrUnavailable
+	var newHash string
+	if !isPlain {
+		if newHash, err = s.hash(ctx, hasher, password); err != nil {
+			s.release(ctx, p.Token.ID, owner)
+			s.log.ErrorContext(ctx, "hashing failed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
+			return p, ErrUnavailable
+		}
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
 	now := s.now()
-	// The notice is queued before the write, tagged with the fingerprints before and after:
-	// the worker sends it once the account no longer has the old password, and drops it if
-	// the write never happened. Neither a hang-up nor a crash between write and queue can
-	// suppress it (issue 20).
+	// The notice is queued before the write, tagged with the fingerprint before: the worker
+	// sends it once the account no longer has the old password, and drops it if the write
+	// never happened. Neither a hang-up nor a crash between write and queue can suppress it
+	// (issue 20). (A store that hashes itself writes a hash not known here: NewFingerprint
+	// stays empty then.)
 	notice := Job{ID: NewJobID(now), Kind: JobNotice, UserID: u.ID, ClientIP: clientIP, CreatedAt: now, NotBefore: now,
-		OldFingerprint: p.Token.Fingerprint, NewFingerprint: Fingerprint(newHash, u.Email)}
+		OldFingerprint: p.Token.Fingerprint}
+	if newHash != "" {
+		notice.NewFingerprint = Fingerprint(newHash, u.Email)
+	}
 	if err := s.store.Enqueue(wctx, notice); err != nil {
 		s.release(ctx, p.Token.ID, owner)
 		s.observe(EventQueueFailed)
@@ -94,15 +107,29 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 		return p, ErrUnavailable
 	}
 	s.depth.Add(1)
-	if err := s.users.SetPassword(wctx, u, newHash); err != nil {
+	if isPlain {
+		err = plain.SetPasswordPlain(wctx, u, password, func() (string, error) {
+			if herr != nil {
+				return "", herr
+			}
+			return s.hash(wctx, hasher, password)
+		})
+	} else {
+		err = s.users.SetPassword(wctx, u, newHash)
+	}
+	if err != nil {
 		if err := s.settle(wctx, p, owner, notice.ID, newHash, clientIP, err); err != nil {
 			return p, err
 		}
 	}
+	scheme := "the user store's own"
+	if hasher != nil {
+		scheme = hasher.Scheme()
+	}
 	s.observe(EventTokenUsed)
 	s.observe(EventPasswordChanged)
-	s.log.InfoContext(ctx, "password changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "changed", "scheme", hasher.Scheme())
-	s.spend(wctx, p.Token, notice.NewFingerprint, mark)
+	s.log.InfoContext(ctx, "password changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "changed", "scheme", scheme)
+	s.spend(wctx, p.Token, mark)
 	s.Wake()
 	return p, nil
 }
@@ -126,11 +153,17 @@ func tombstone(newFingerprint, mark string) string { return usedMark + newFinger
 // that the same submission arriving just after this one finished (a double click) answers
 // "done" as this one did, instead of "link invalid" (issue 20). Any other use of the link,
 // another password included, stays refused.
-func (s *Service) spend(ctx context.Context, t Token, newFingerprint, mark string) {
-	tomb := Token{ID: t.ID, UserID: t.UserID, Email: t.Email, Fingerprint: tombstone(newFingerprint, mark),
-		IssuedAt: t.IssuedAt, ExpiresAt: s.now().Add(claimWait)}
+func (s *Service) spend(ctx context.Context, t Token, mark string) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
+	// The account as it is now: its new fingerprint, whoever computed the hash.
+	cur, err := s.users.UserByID(rctx, t.UserID)
+	if err != nil {
+		s.deleteTokens(ctx, t.UserID)
+		return
+	}
+	tomb := Token{ID: t.ID, UserID: t.UserID, Email: t.Email, Fingerprint: tombstone(Fingerprint(cur.PasswordHash, cur.Email), mark),
+		IssuedAt: t.IssuedAt, ExpiresAt: s.now().Add(claimWait)}
 	// SaveToken deletes the account's other tokens, this one's live record included.
 	if err := s.store.SaveToken(rctx, tomb); err != nil {
 		s.deleteTokens(ctx, t.UserID)
@@ -212,8 +245,9 @@ func (s *Service) afterConcurrent(ctx context.Context, p Pending, tomb Token, cl
 
 // settle decides what a failed write did. A definite refusal (the hash changed meanwhile, or
 // the directory's policy said no) is final; any other error may have come after the commit
-// (a lost COMMIT reply), so the account is read again: the new hash in place means success
-// (nil); the old one means nothing happened, and the token is released for a retry.
+// (a lost COMMIT reply), so the account is read again: the new hash in place (for a store
+// that hashes itself, any change from the old one) means success (nil); the old one means
+// nothing happened, and the token is released for a retry.
 func (s *Service) settle(ctx context.Context, p Pending, owner, noticeID, newHash, clientIP string, werr error) error {
 	u := p.User
 	var policy *PolicyError
@@ -230,8 +264,9 @@ func (s *Service) settle(ctx context.Context, p Pending, owner, noticeID, newHas
 		return policy
 	}
 	cur, err := s.users.UserByID(ctx, u.ID)
+	changed := err == nil && Fingerprint(cur.PasswordHash, cur.Email) != p.Token.Fingerprint
 	switch {
-	case err == nil && cur.PasswordHash == newHash:
+	case err == nil && (cur.PasswordHash == newHash || newHash == "" && changed):
 		s.log.WarnContext(ctx, "the write reported an error, but the new password is in place", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", werr)
 		return nil
 	case err == nil && Fingerprint(cur.PasswordHash, cur.Email) == p.Token.Fingerprint:
