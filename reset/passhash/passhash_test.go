@@ -320,7 +320,6 @@ func TestErrorsNeverCarryTheHash(t *testing.T) {
 	}
 }
 
-
 func TestNamesDistinct(t *testing.T) {
 	n := Names()
 	if len(slices.Compact(slices.Sorted(slices.Values(n)))) != len(n) {
