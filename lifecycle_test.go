@@ -299,3 +299,34 @@ func TestSecondInstanceFailsFast(t *testing.T) {
 	default:
 	}
 }
+
+// TestSecondSignalStopsAtOnce is from issue 20's shutdown point: a second Ctrl-C could not
+// force an exit while a request held the graceful stop. With a 10-minute grace and a request
+// the app never answers, the second SIGTERM must end the process long before that grace.
+func TestSecondSignalStopsAtOnce(t *testing.T) {
+	users := sqliteUsers(t, "old-password-1")
+	upstream, arrived, _ := heldApp(t)
+	path := writeConfig(t, users, upstream, "")
+	cfg, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append([]byte("shutdown_grace = \"10m\"\n"), cfg...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startProcess(t, path)
+	go http.Get(p.base + "/held") // the app holds it: the graceful stop would wait for it
+	<-arrived
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.log.waitLog(t, "shutting down; send the signal again to stop at once", 1)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(2 * time.Minute): // far below the 10-minute grace it would otherwise take
+		t.Fatalf("a second SIGTERM did not stop resetgate\n%s", p.log.String())
+	}
+}
