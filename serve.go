@@ -332,4 +332,3 @@ func (c *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	defer c.mu.RUnlock()
 	return c.cert, nil
 }
-
