@@ -9,10 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"text/template"
-	"time"
 )
 
 // The directory every [LDAP] server holds when it starts: a suffix, the people and service
@@ -203,42 +201,9 @@ func LDAP(t testing.TB, opts ...LDAPOption) *LDAPServer {
 // start runs slapd in the foreground (-d 0) and waits until both ports accept connections.
 func (s *LDAPServer) start(t testing.TB, bin, conf string, port, tlsPort int) error {
 	t.Helper()
-	out := &Buffer{}
 	urls := fmt.Sprintf("%s/ %s/", s.URL, s.LDAPSURL)
 	cmd := exec.Command(bin, "-f", conf, "-h", urls, "-d", "0")
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	kill := func() {
-		cmd.Process.Kill()
-		<-exited
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		err := dialBoth(ctx, port, tlsPort)
-		if err == nil {
-			break
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("slapd exited: %s", strings.TrimSpace(out.String()))
-		case <-ctx.Done():
-			kill()
-			return fmt.Errorf("slapd not ready: %v; output:\n%s", err, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Cleanup(func() {
-		kill()
-		if t.Failed() {
-			t.Logf("slapd output:\n%s", out.String())
-		}
-	})
-	return nil
+	return startDaemon(t, "slapd", cmd, func(ctx context.Context) error { return dialBoth(ctx, port, tlsPort) })
 }
 
 func dialBoth(ctx context.Context, ports ...int) error {

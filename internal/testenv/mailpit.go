@@ -179,48 +179,14 @@ func Mailpit(t testing.TB, opts ...MailpitOption) *MailpitServer {
 // killed at the end of the test, on failure at once.
 func (m *MailpitServer) start(t testing.TB, bin string, args []string) error {
 	t.Helper()
-	out := &Buffer{}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
 	// MP_* variables configure Mailpit too; only the flags above may.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "MP_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	kill := func() {
-		cmd.Process.Kill()
-		<-exited
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		err := m.ready(ctx)
-		if err == nil {
-			break
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("mailpit exited: %s", strings.TrimSpace(out.String()))
-		case <-ctx.Done():
-			kill()
-			return fmt.Errorf("mailpit not ready: %v; output:\n%s", err, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Cleanup(func() {
-		kill()
-		if t.Failed() {
-			t.Logf("mailpit output:\n%s", out.String())
-		}
-	})
-	return nil
+	return startDaemon(t, "mailpit", cmd, m.ready)
 }
 
 func (m *MailpitServer) ready(ctx context.Context) error {
