@@ -217,7 +217,7 @@ func TestConfigSyntaxErrors(t *testing.T) {
 			"public_url = https://app.example.com\nupstream = \"http://127.0.0.1:5000\"\n[users]\ndsn = \"file:app.db\"\ndriver = \"oracle\"\n[mail]\nfrom = App <no-reply@example.com>\n",
 			[]string{
 				`line 1: public_url: not valid TOML: unexpected character 'h' at start of value; text goes in double quotes: public_url = "https://app.example.com"`,
-				`line 5: users.driver: "oracle" is not one of sqlite, postgres, mysql`,
+				`line 5: users.driver: "oracle" is not one of sqlite, postgres, mysql, ldap`,
 				`line 7: mail.from: not valid TOML: unexpected character 'A' at start of value; text goes in double quotes: from = "App <no-reply@example.com>"`,
 			}},
 		{"broken table header stops the check, saying so",
