@@ -31,7 +31,7 @@ test: test-deps ## every test, against the real services on this machine (CI=tru
 	@# 30x slower there); this runs all 200 vectors and the framework checks in full. It goes first
 	@# so that the whole suite's skip summary closes the run.
 	$(TESTSUMMARY) $(GO) test -json -count=1 -timeout 30m -run 'Vectors|Frameworks' ./reset/passhash/
-	$(TESTSUMMARY) $(GO) test -json -race -count=1 ./...
+	$(TESTSUMMARY) $(GO) test -json -race -count=1 -timeout 30m ./...
 
 test-deps: ## install what the tests need that the go command can install (Mailpit into GOPATH/bin)
 	@command -v mailpit >/dev/null || [ -x "$$($(GO) env GOPATH | cut -d: -f1)/bin/mailpit" ] || { \
