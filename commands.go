@@ -251,7 +251,13 @@ func cmdTokens(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TOKEN ID (SHA-256)\tUSER\tEMAIL\tISSUED\tEXPIRES\tSTATE")
+		live, spent := 0, 0
 		for _, t := range tokens {
+			if t.Spent() {
+				spent++ // a used link's short-lived record (it answers a double submit), not a link
+				continue
+			}
+			live++
 			state := "pending"
 			switch {
 			case t.Expired(now):
@@ -262,7 +268,10 @@ func cmdTokens(ctx context.Context, env *cmdEnv, args []string) error {
 			fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%s\t%s\n", t.ID[:16], t.UserID, t.Email, t.IssuedAt.UTC().Format(time.DateTime), t.ExpiresAt.UTC().Format(time.DateTime), state)
 		}
 		tw.Flush()
-		fmt.Fprintf(env.stdout, "%d token(s)\n", len(tokens))
+		fmt.Fprintf(env.stdout, "%d token(s)\n", live)
+		if spent > 0 {
+			fmt.Fprintf(env.stdout, "(and %d link(s) used moments ago, kept for 30 s to answer a repeated submit; they open nothing)\n", spent)
+		}
 	case "revoke":
 		users, err := openUsers(ctx, cfg, env.getenv)
 		if err != nil {

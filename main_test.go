@@ -352,7 +352,7 @@ func TestEndToEnd(t *testing.T) {
 			}
 
 			// The admin listener.
-			for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"database"`, "/metrics": `resetgate_events_total{event="password_changed"} 1`} {
+			for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"upstream"`, "/healthz?verbose": `"database"`, "/metrics": `resetgate_events_total{event="password_changed"} 1`} {
 				resp, err := http.Get(rg.admin + path)
 				if err != nil {
 					t.Fatal(err)

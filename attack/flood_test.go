@@ -59,7 +59,6 @@ func TestFloodOfDistinctAddressesIsBounded(t *testing.T) {
 		"limits.queue_max": queueMax,
 		"limits.per_ip":    "10000000/hour",
 		"access_log":       "off",
-		"log_level":        "warn",
 	}})
 	w.smtp.set(relayFrozen)
 	var next, odd atomic.Int64

@@ -2,6 +2,7 @@ package reset
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,10 @@ type Token struct {
 	// only that owner may release the claim. Empty when unclaimed.
 	ClaimedBy string
 }
+
+// Spent reports whether t is the short-lived record of a link already used, kept so that a
+// repeated submission of it answers "done" (see [Service.CompleteReset]); it opens nothing.
+func (t Token) Spent() bool { return strings.HasPrefix(t.Fingerprint, usedMark) }
 
 // Expired reports whether t is no longer usable at now.
 func (t Token) Expired(now time.Time) bool { return !now.Before(t.ExpiresAt) }

@@ -10,27 +10,21 @@
       for (var i = 0; i < fields.length; i++) fields[i].type = toggle.checked ? "text" : "password";
     });
   }
-  // A form is sent once: a second click while the first submission is on its way is
-  // ignored, and the button says so. (The server copes with a double submit too.)
+  // A form is sent once: its buttons are disabled as it goes, so a second click (or Enter,
+  // whose implicit submission needs an enabled button) sends nothing more. The server copes
+  // with a double submit too.
+  var buttons = document.querySelectorAll("form button");
+  function enable(on) {
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = !on;
+  }
   var forms = document.querySelectorAll("form");
   for (var i = 0; i < forms.length; i++) {
-    forms[i].addEventListener("submit", function (ev) {
-      var form = ev.currentTarget;
-      if (form.dataset.sent) {
-        ev.preventDefault();
-        return;
-      }
-      form.dataset.sent = "1";
-      var buttons = form.querySelectorAll("button[type=submit], button:not([type])");
-      for (var j = 0; j < buttons.length; j++) {
-        buttons[j].setAttribute("aria-disabled", "true");
-        buttons[j].classList.add("sending");
-      }
+    forms[i].addEventListener("submit", function () {
+      setTimeout(function () { enable(false); }, 0);
     });
   }
   // Coming back to the page from the history must allow sending it again.
   window.addEventListener("pageshow", function (ev) {
-    if (!ev.persisted) return;
-    for (var i = 0; i < forms.length; i++) delete forms[i].dataset.sent;
+    if (ev.persisted) enable(true);
   });
 })();
