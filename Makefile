@@ -14,7 +14,7 @@ TOOL     = $(GO) tool -modfile=tools/go.mod
 PODMAN  ?= podman --runtime runc --cgroup-manager=cgroupfs
 IMAGE   ?= resetgate:$(VERSION)
 
-.PHONY: build test test-deps check lint fuzz bench bench-tools bench-go demo clean release image
+.PHONY: build test test-deps check lint fuzz bench bench-tools bench-go demo first-run clean release image
 
 build: ## the static binary ./resetgate, version stamped
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o resetgate .
@@ -86,10 +86,13 @@ fuzz: ## each fuzz target for 30s
 	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=30s $$pkg || exit 1; \
 	  done; done
 
-demo: ## the self-contained demo; -v names each package as it compiles (the first build takes minutes)
-	@echo "== building resetgate (the first build compiles every dependency: minutes on 2 cores, see README)"
+demo: ## the self-contained demo; -v names each package as it compiles (the first build takes about 90 s)
+	@echo "== building resetgate (the first build compiles every dependency: about 90 s on 2 cores, see README)"
 	$(GO) build -v -o resetgate .
 	./resetgate demo
+
+first-run: ## seconds until the first `go run . demo` answers with an empty build cache (EMPTY_MODCACHE=1: nothing downloaded)
+	sh bench/first-run.sh
 
 clean:
 	rm -rf resetgate $(DIST)
