@@ -169,6 +169,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		TokenPerIP: cfg.rates["limits.token_per_ip"], TokenGlobal: cfg.rates["limits.token_global"],
 		MailGlobal: cfg.rates["limits.mail_global"], MailPerDomain: cfg.rates["limits.mail_per_domain"],
 		QueueMax: cfg.Limits.QueueMax, Drain: cfg.drain(), MaxAttempts: cfg.Mail.MaxAttempts, Logger: log,
+		AuditKeep: cfg.Admin.auditKeep(), AuditRetention: cfg.Admin.AuditRetention.Duration,
 		Observe: a.metrics.observe, ObserveHashing: a.metrics.observeHashing,
 	})
 	if err != nil {

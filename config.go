@@ -86,7 +86,8 @@ func defaultConfig() Config {
 		Limits: LimitsConfig{PerEmail: "3/hour", PerIP: "20/hour", TokenPerIP: "30/hour", TokenGlobal: "600/minute",
 			QueueMax: 10000, MailGlobal: "1000/hour", MailPerDomain: "300/hour"},
 		Store: StoreConfig{Backend: "bolt", KeyPrefix: "resetgate:"},
-		Admin: AdminConfig{Listen: "127.0.0.1:9090"},
+		Admin: AdminConfig{Listen: "127.0.0.1:9090", AuditKeep: reset.DefaultAuditKeep,
+			AuditRetention: duration{reset.DefaultAuditRetention}},
 		Proxy: ProxyConfig{BodyIdleTimeout: duration{30 * time.Second}, BodyMinRate: 500, BufferMax: size{16 << 20}},
 	}
 }
@@ -142,4 +143,5 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 	c.Store.validate(getenv, bad)
 	c.Inject.validate(c.Prefix, bad)
 	c.Proxy.validate(bad)
+	c.Admin.validate(getenv, bad)
 }

@@ -18,11 +18,6 @@ type StoreConfig struct {
 	KeyPrefix         string   `toml:"key_prefix"`
 }
 
-// AdminConfig is [admin].
-type AdminConfig struct {
-	Listen string `toml:"listen"`
-}
-
 // validate checks [store].
 func (s *StoreConfig) validate(getenv func(string) string, bad complain) {
 	oneOf(bad, "store.backend", s.Backend, "bolt", "redis")

@@ -25,17 +25,18 @@ var commands = []commandInfo{
 	{name: "doctor", summary: "report which hash formats the app's users have and whether resetgate can write them"},
 	{name: "hash", summary: "read a password from stdin and print its hash"},
 	{name: "send-test-mail", summary: "send a test message through the configured transport"},
-	{name: "send-link", args: "EMAIL", summary: "issue a reset link for an account and mail it (-print prints it instead)"},
-	{name: "tokens", args: "ACTION", summary: "list, revoke and purge pending reset links (shows token ids, never a usable token)", actions: [][2]string{
-		{"list", "every pending link: user, address, issue and expiry time, state"},
+	{name: "send-link", args: "EMAIL", summary: "mail a reset link to an account now (through a running server's admin API when there is one; -print prints it instead)"},
+	{name: "tokens", args: "ACTION", summary: "list, revoke and purge pending reset links (shows token ids, never a usable token; through a running server's admin API when there is one)", actions: [][2]string{
+		{"list [EMAIL]", "every pending link (or one account's): user, address, issue and expiry time, state"},
 		{"revoke EMAIL", "delete every link of the account with that address"},
 		{"purge", "delete the expired links"},
 	}},
-	{name: "queue", args: "ACTION", summary: "inspect the mail queue, send jobs again, drop them", actions: [][2]string{
+	{name: "queue", args: "ACTION", summary: "inspect the mail queue, send jobs again, drop them (through a running server's admin API when there is one)", actions: [][2]string{
 		{"list", "every job: kind, attempts, next attempt, state, last error"},
 		{"retry ID|all", "make a job (or every job, given-up ones included) due now"},
 		{"drop ID", "delete a job"},
 	}},
+	{name: "audit", summary: "print the audit trail as JSON lines: requests, links opened, passwords changed, admin actions (-since 24h, or an RFC 3339 time)"},
 	{name: "healthcheck", summary: "exit 0 if a running resetgate's admin /healthz answers (for container health checks)"},
 	{name: "version", summary: "print the version, Go version and commit (also -v, --version)"},
 	{name: "help", args: "[COMMAND]", summary: "list the commands, or show one command's flags (also -h, --help)"},

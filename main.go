@@ -82,6 +82,8 @@ func dispatch(ctx context.Context, env *cmdEnv, cmd string, rest []string) error
 		return cmdSendLink(ctx, env, rest)
 	case "tokens":
 		return cmdTokens(ctx, env, rest)
+	case "audit":
+		return cmdAudit(ctx, env, rest)
 	case "queue":
 		return cmdQueue(ctx, env, rest)
 	case "healthcheck":

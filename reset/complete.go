@@ -70,6 +70,7 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 	if len(problems) > 0 {
 		s.observe(EventPasswordRefused)
 		s.log.InfoContext(ctx, "new password refused", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "policy", "problems", len(problems))
+		s.audit(ctx, AuditEvent{Event: AuditPasswordRefused, Outcome: "policy", UserID: u.ID, Email: u.Email, IP: clientIP})
 		return p, &PolicyError{Problems: problems}
 	}
 	owner, err := s.claim(ctx, p, clientIP, mark)
@@ -129,6 +130,7 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 	s.observe(EventTokenUsed)
 	s.observe(EventPasswordChanged)
 	s.log.InfoContext(ctx, "password changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "changed", "scheme", scheme)
+	s.audit(ctx, AuditEvent{Event: AuditPasswordChanged, Outcome: "changed", UserID: u.ID, Email: u.Email, IP: clientIP})
 	s.spend(wctx, p.Token, mark)
 	s.Wake()
 	return p, nil
@@ -261,6 +263,7 @@ func (s *Service) settle(ctx context.Context, p Pending, owner, noticeID, newHas
 		s.release(ctx, p.Token.ID, owner)
 		s.observe(EventPasswordRefused)
 		s.log.InfoContext(ctx, "new password refused by the user store's policy", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "policy", "problems", len(policy.Problems))
+		s.audit(ctx, AuditEvent{Event: AuditPasswordRefused, Outcome: "store_policy", UserID: u.ID, Email: u.Email, IP: clientIP})
 		return policy
 	}
 	cur, err := s.users.UserByID(ctx, u.ID)

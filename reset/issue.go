@@ -21,11 +21,14 @@ func (s *Service) IssueLink(ctx context.Context, email string, send bool) (strin
 	if err != nil {
 		return "", User{}, err
 	}
+	outcome := "printed"
 	if send {
 		if err := s.mailer.Send(ctx, msg); err != nil {
 			return "", User{}, err
 		}
+		outcome = "sent"
 	}
+	s.audit(ctx, AuditEvent{Event: AuditRequested, Outcome: outcome, UserID: u.ID, Email: u.Email, Actor: "operator"})
 	return link, u, nil
 }
 

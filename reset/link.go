@@ -46,11 +46,20 @@ func (s *Service) checkToken(ctx context.Context, raw, clientIP, mark string) (P
 	}
 	p, why, err := s.lookupToken(ctx, raw, clientIP, mark)
 	if why == "" {
+		if err == nil && mark == "" { // opened, not submitted: the completion audits itself
+			s.audit(ctx, AuditEvent{Event: AuditLinkOpened, Outcome: "ok", UserID: p.User.ID, Email: p.User.Email, IP: clientIP})
+		}
 		return p, err
 	}
 	if why == "spent" {
 		// Not a guess: the same submission, made moments ago (a double-clicked submit).
 		return p, errSpentJustNow
+	}
+	if p.Token.UserID != "" {
+		// A real link that no longer works (expired, superseded): worth a line in the trail.
+		// Unknown and malformed tokens are guesses, which only the log and metrics count, so
+		// that a flood of them cannot push real events out of the capped trail.
+		s.audit(ctx, AuditEvent{Event: AuditLinkOpened, Outcome: why, UserID: p.Token.UserID, Email: p.Token.Email, IP: clientIP})
 	}
 	return Pending{}, s.failedCheck(ctx, tun, clientIP, p.Token.UserID, why)
 }

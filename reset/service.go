@@ -69,6 +69,8 @@ type Options struct {
 	JobTimeout     time.Duration // how long one job (lookup, send) may take; default 45s
 	Drain          time.Duration // how long jobs in hand may still run once Run's context is done; default 10s
 	DeadRetention  time.Duration // how long given-up jobs are kept for operators; default 7 days
+	AuditKeep      int           // audit events kept at most (the newest); default DefaultAuditKeep; negative: no audit trail
+	AuditRetention time.Duration // how long audit events are kept; default DefaultAuditRetention
 	PollInterval   time.Duration // how often idle workers look for due jobs; default 1s
 	Now            func() time.Time
 	Logger         *slog.Logger // default slog.Default()
@@ -189,6 +191,12 @@ func New(o Options) (*Service, error) {
 	}
 	if o.DeadRetention == 0 {
 		o.DeadRetention = DefaultDeadRetention
+	}
+	if o.AuditKeep == 0 {
+		o.AuditKeep = DefaultAuditKeep
+	}
+	if o.AuditRetention == 0 {
+		o.AuditRetention = DefaultAuditRetention
 	}
 	if o.Workers == 0 {
 		o.Workers = DefaultWorkers

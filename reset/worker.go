@@ -165,6 +165,9 @@ func (s *Service) finish(ctx context.Context, j Job, cause error) {
 			j.Dead, j.DeadAt = true, now
 			s.observe(EventMailGivenUp)
 			s.log.ErrorContext(ctx, "mail given up", "event", "mail", "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "attempts", j.Attempts, "permanent", errors.Is(cause, ErrMailRejected), "err", cause)
+			if j.Kind == JobReset {
+				s.auditRequest(ctx, j, User{ID: j.UserID, Email: j.Email}, "given_up")
+			}
 		} else {
 			backoff := Backoff(j.Attempts)
 			j.NotBefore = now.Add(backoff)
@@ -222,6 +225,7 @@ func (s *Service) handleReset(ctx context.Context, j Job) error {
 		}
 		s.observe(EventResetHandled)
 		s.log.InfoContext(ctx, "reset request handled", "event", "mail", "kind", j.Kind, "job", j.ID, "ip", j.ClientIP, "outcome", outcome)
+		s.auditRequest(ctx, j, User{Email: j.Email}, outcome)
 		return nil
 	case err != nil:
 		return fmt.Errorf("look up account: %w", err)
@@ -233,6 +237,7 @@ func (s *Service) handleReset(ctx context.Context, j Job) error {
 			s.observe(EventNotResettable)
 			s.observe(EventResetHandled)
 			s.log.WarnContext(ctx, "no link sent: this account's password format cannot be written (set [users] hash, see `resetgate doctor`)", "event", "mail", "kind", j.Kind, "job", j.ID, "ip", j.ClientIP, "user_id", u.ID, "outcome", "not_resettable", "err", err)
+			s.auditRequest(ctx, j, u, "not_resettable")
 			return nil
 		}
 	}
@@ -251,7 +256,15 @@ func (s *Service) handleReset(ctx context.Context, j Job) error {
 	s.observe(EventMailSent)
 	s.observe(EventResetHandled)
 	s.log.InfoContext(ctx, "reset link sent", "event", "mail", "kind", j.Kind, "job", j.ID, "ip", j.ClientIP, "user_id", u.ID, "outcome", "sent")
+	s.auditRequest(ctx, j, u, "sent")
 	return nil
+}
+
+// auditRequest records how a reset request ended, once the worker knows: at the time it was
+// asked for, from the address that asked. The request path writes nothing to the trail, so
+// that its answer and its timing cannot depend on it.
+func (s *Service) auditRequest(ctx context.Context, j Job, u User, outcome string) {
+	s.audit(ctx, AuditEvent{Time: j.CreatedAt, Event: AuditRequested, Outcome: outcome, UserID: u.ID, Email: u.Email, IP: j.ClientIP})
 }
 
 func (s *Service) handleNotice(ctx context.Context, j Job) error {
@@ -338,6 +351,15 @@ func (s *Service) Sweep(ctx context.Context) {
 		s.log.ErrorContext(ctx, "sweeping dead jobs failed", "event", "sweep", "err", err)
 	} else if n > 0 {
 		s.log.InfoContext(ctx, "dead mail jobs past their retention deleted", "event", "sweep", "count", n)
+	}
+	if s.o.AuditKeep < 0 {
+		return
+	}
+	n, err = s.store.DeleteAuditBefore(ctx, now.Add(-s.o.AuditRetention))
+	if err != nil {
+		s.log.ErrorContext(ctx, "sweeping old audit events failed", "event", "sweep", "err", err)
+	} else if n > 0 {
+		s.log.DebugContext(ctx, "audit events past their retention deleted", "event", "sweep", "count", n)
 	}
 }
 

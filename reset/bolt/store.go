@@ -109,11 +109,13 @@ var (
 	bucketDead       = []byte("dead")
 	bucketDeadAt     = []byte("dead-at")
 	bucketSecrets    = []byte("secrets")
+	bucketAudit      = []byte("audit")
 	keyFormat        = []byte("format")
 	keyDeadCount     = []byte("dead")
+	keyAuditCount    = []byte("audit")
 
 	allBuckets = [][]byte{bucketTokens, bucketUserTokens, bucketLimits, bucketJobs, bucketReady,
-		bucketDelayed, bucketDead, bucketDeadAt, bucketSecrets}
+		bucketDelayed, bucketDead, bucketDeadAt, bucketSecrets, bucketAudit}
 )
 
 // Open opens the data file at path, creating it (mode 0600) if it does not exist; its

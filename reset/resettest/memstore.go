@@ -25,6 +25,7 @@ type MemStore struct {
 	limits  map[string]window
 	jobs    map[string]reset.Job
 	secrets map[string][]byte
+	audit   []reset.AuditEvent // in insertion order
 }
 
 type window struct {

@@ -110,6 +110,11 @@ func TestStore(t *testing.T, f Factory) {
 		{"concurrent first use of a secret agrees", testSecretConcurrent},
 		{"ping answers", testPing},
 
+		{"audit events read back by time, oldest first", testAuditSince},
+		{"audit trail keeps the newest events within its cap", testAuditKeep},
+		{"old audit events are swept", testAuditSweep},
+		{"audit trail survives a restart", testAuditRestart},
+
 		{"state survives a restart", testRestart},
 		{"expired token vanishes by the wall clock", testWallClockExpiry},
 	}
