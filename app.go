@@ -103,6 +103,7 @@ func openUsers(ctx context.Context, cfg *Config, getenv func(string) string) (us
 		Driver: u.Driver, DSN: dsn, Table: u.Table, IDColumn: u.IDColumn, EmailColumn: u.EmailColumn,
 		PasswordColumn: u.PasswordColumn, NameColumn: u.NameColumn, CaseSensitive: u.CaseSensitive,
 		FindUser: u.FindUser, SetPassword: u.SetPassword, AfterReset: u.AfterReset,
+		UsernameColumn: u.UsernameColumn, Eligible: u.Eligible,
 	})
 	if err != nil {
 		return nil, err
@@ -163,6 +164,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		Users: a.users, Store: a.store, Mailer: a.mailer, Hashers: hashers, Mail: mail,
 		Checker:   strength.New(strength.Options{MinScore: cfg.Reset.MinStrength, ContextWords: []string{site, cfg.public.Hostname()}}),
 		PublicURL: cfg.PublicURL, Prefix: cfg.Prefix, Site: site, CaseSensitiveEmail: cfg.Users.CaseSensitive,
+		Usernames:   cfg.Users.UsernameColumn != "",
 		TokenTTL:    cfg.Reset.TokenTTL.Duration,
 		MinPassword: cfg.Reset.MinPasswordLength, MaxPassword: cfg.Reset.MaxPasswordLength,
 		PerEmail: cfg.rates["limits.per_email"], PerIP: cfg.rates["limits.per_ip"],

@@ -18,6 +18,8 @@ type UsersConfig struct {
 	PasswordColumn string   `toml:"password_column"`
 	NameColumn     string   `toml:"name_column"`
 	CaseSensitive  bool     `toml:"email_case_sensitive"`
+	UsernameColumn string   `toml:"username_column"`
+	Eligible       string   `toml:"eligible"`
 	Hash           string   `toml:"hash"`
 	FallbackHash   string   `toml:"fallback_hash"`
 	UpgradeCost    bool     `toml:"upgrade_cost"`
@@ -36,6 +38,11 @@ func (u *UsersConfig) validate(getenv func(string) string, bad complain) {
 			bad("users.dsn", "is for the SQL drivers; a directory is set in [users.ldap]")
 		}
 		u.LDAP.validate(getenv, bad)
+		for key, v := range map[string]string{"users.username_column": u.UsernameColumn, "users.eligible": u.Eligible} {
+			if v != "" {
+				bad(key, "is for the SQL drivers; a directory narrows its accounts with [users.ldap] filter")
+			}
+		}
 	} else {
 		secretSource(bad, getenv, "users.dsn", u.DSN, u.DSNEnv, u.DSNFile, true)
 		dsn := u.DSN
@@ -50,6 +57,12 @@ func (u *UsersConfig) validate(getenv func(string) string, bad complain) {
 				bad("users.driver", "%q does not fit the dsn, a %s:// URL: set driver = %q", u.Driver, scheme, want)
 			}
 		}
+	}
+	if strings.TrimSpace(u.Eligible) != "" && strings.TrimSpace(u.FindUser) != "" {
+		bad("users.eligible", "applies to the built lookups; with a custom find_user, put the condition in it instead")
+	}
+	if strings.ContainsAny(u.Eligible, ";") || strings.Contains(u.Eligible, "--") {
+		bad("users.eligible", "must be one SQL condition, without ; or -- comments")
 	}
 	if _, err := passhash.NewPolicy(u.Hash, u.FallbackHash, nil); err != nil {
 		bad("users.hash", "%v (known: auto, %s)", err, strings.Join(passhash.Names(), ", "))

@@ -13,8 +13,10 @@ type AuditEvent struct {
 	Outcome string    `json:"outcome"` // what came of it, e.g. "queued", "sent", "no_account"
 	UserID  string    `json:"user_id,omitempty"`
 	Email   string    `json:"email,omitempty"` // the stored address, or the one asked for
-	IP      string    `json:"ip,omitempty"`    // the client's address; "operator" for the CLI
-	Actor   string    `json:"actor,omitempty"` // who acted when not the user: "admin-api", "operator"
+	// Username is the username a request named instead of an address.
+	Username string `json:"username,omitempty"`
+	IP       string `json:"ip,omitempty"`    // the client's address; "operator" for the CLI
+	Actor    string `json:"actor,omitempty"` // who acted when not the user: "admin-api", "operator"
 }
 
 // Audit event names.

@@ -2,6 +2,7 @@ package reset_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -78,5 +79,36 @@ func TestAuditTrailOff(t *testing.T) {
 	f.link(t)
 	if got := trail(t, f); len(got) != 0 {
 		t.Errorf("with the trail off it holds %v", got)
+	}
+}
+
+func TestUsernames(t *testing.T) {
+	f := newFixture(t, func(o *reset.Options) { o.Usernames = true })
+	f.users.SetUsername("2", "Bob.Builder")
+	if sent := f.request(t, "  bob.BUILDER "); len(sent) != 1 || sent[0].To != "bob@example.com" {
+		t.Fatalf("a request naming the username sent %+v, want one mail to the stored address", sent)
+	}
+	if sent := f.request(t, "nobody"); len(sent) != 0 {
+		t.Errorf("an unknown username sent %+v", sent)
+	}
+	if sent := f.request(t, "alice@example.com"); len(sent) != 1 || sent[0].To != alice.Email {
+		t.Errorf("an address still works beside usernames: sent %+v", sent)
+	}
+	for _, bad := range []string{"", "   ", "a@@b", "tab\tinside", strings.Repeat("x", reset.MaxUsernameLen+1)} {
+		if err := f.svc.RequestReset(context.Background(), bad, "192.0.2.1"); !errors.Is(err, reset.ErrMalformedEmail) {
+			t.Errorf("RequestReset(%q) = %v, want ErrMalformedEmail", bad, err)
+		}
+	}
+	if u, err := f.svc.FindAccount(context.Background(), "BOB.builder"); err != nil || u.ID != "2" {
+		t.Errorf("FindAccount(username) = %+v, %v", u, err)
+	}
+	if got := trail(t, f); len(got) < 2 || got[1] != "reset.requested no_account  192.0.2.1" {
+		t.Errorf("audit trail = %v", got)
+	}
+
+	off := newFixture(t, nil)
+	off.users.SetUsername("2", "bob")
+	if err := off.svc.RequestReset(context.Background(), "bob", "192.0.2.1"); !errors.Is(err, reset.ErrMalformedEmail) {
+		t.Errorf("with usernames off, RequestReset(username) = %v, want ErrMalformedEmail", err)
 	}
 }

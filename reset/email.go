@@ -75,3 +75,9 @@ func NormalizeEmail(s string) string {
 func SameEmail(stored, normalised string) bool {
 	return NormalizeEmail(stored) == normalised
 }
+
+// NormalizeUsername is the rule usernames are looked up by: surrounding spaces and tabs
+// trimmed, ASCII letters folded to lower case, nothing else changed. As with addresses
+// ([NormalizeEmail]), no Unicode folding or normalisation is applied, so a look-alike letter
+// (Cyrillic а, dotless ı, a full-width A) never reaches another account.
+func NormalizeUsername(s string) string { return NormalizeEmail(s) }

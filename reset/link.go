@@ -45,6 +45,17 @@ func (s *Service) checkToken(ctx context.Context, raw, clientIP, mark string) (P
 		}
 	}
 	p, why, err := s.lookupToken(ctx, raw, clientIP, mark)
+	if why == "account_changed" && mark != "" && p.Token.ClaimedBy != "" && s.now().Before(p.Token.ClaimedUntil) {
+		// A completion of this link holds it right now and its write has landed, but not yet
+		// its tombstone: this may be the same submission, double-clicked. Wait for that one to
+		// finish, then look again, so the answer is "done" rather than "invalid".
+		wctx, cancel := context.WithTimeout(ctx, claimWait)
+		werr := s.waitClaim(wctx, p.Token.ID)
+		cancel()
+		if werr == nil {
+			p, why, err = s.lookupToken(ctx, raw, clientIP, mark)
+		}
+	}
 	if why == "" {
 		if err == nil && mark == "" { // opened, not submitted: the completion audits itself
 			s.audit(ctx, AuditEvent{Event: AuditLinkOpened, Outcome: "ok", UserID: p.User.ID, Email: p.User.Email, IP: clientIP})

@@ -3,7 +3,10 @@ package reset
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // RequestReset handles a submitted "forgot password" form. It validates the address, applies
@@ -15,7 +18,7 @@ import (
 // queue and a queue that cannot be written, returns nil: the caller answers identically.
 func (s *Service) RequestReset(ctx context.Context, email, clientIP string) error {
 	tun := s.tune()
-	addr, err := s.LookupKey(email)
+	addr, username, err := s.lookupIdentifier(email)
 	if err != nil {
 		s.observe(EventRequestMalformed)
 		s.log.InfoContext(ctx, "reset requested", "event", "reset.request", "ip", clientIP, "outcome", "malformed")
@@ -43,7 +46,11 @@ func (s *Service) RequestReset(ctx context.Context, email, clientIP string) erro
 		return nil
 	}
 	if !tun.PerEmail.Unlimited() {
-		ok, _, err := s.store.Allow(ctx, "req-email:"+addr, tun.PerEmail.N, tun.PerEmail.Per, now)
+		key := "req-email:" + addr
+		if username != "" {
+			key = "req-user:" + username
+		}
+		ok, _, err := s.store.Allow(ctx, key, tun.PerEmail.N, tun.PerEmail.Per, now)
 		if err != nil {
 			s.log.ErrorContext(ctx, "rate limit store failed", "event", "reset.request", "ip", clientIP, "err", err)
 		} else if !ok {
@@ -52,7 +59,7 @@ func (s *Service) RequestReset(ctx context.Context, email, clientIP string) erro
 			return nil
 		}
 	}
-	job := Job{ID: NewJobID(now), Kind: JobReset, Email: addr, ClientIP: clientIP, CreatedAt: now, NotBefore: now}
+	job := Job{ID: NewJobID(now), Kind: JobReset, Email: addr, Username: username, ClientIP: clientIP, CreatedAt: now, NotBefore: now}
 	if err := s.store.Enqueue(ctx, job); err != nil {
 		s.observe(EventQueueFailed)
 		s.log.ErrorContext(ctx, "reset request could not be queued", "event", "reset.request", "ip", clientIP, "outcome", "queue_failed", "err", err)
@@ -96,6 +103,49 @@ func (s *Service) LookupKey(email string) (string, error) {
 		return addr, err
 	}
 	return NormalizeEmail(addr), nil
+}
+
+// MaxUsernameLen is the longest username a request may name, in bytes.
+const MaxUsernameLen = 128
+
+// AcceptsUsernames reports whether requests may name a username instead of an address.
+func (s *Service) AcceptsUsernames() bool { return s.o.Usernames }
+
+// lookupIdentifier reads what a request names: an address (see [Service.LookupKey]) or, with
+// usernames on, anything else without an @ that is one printable line of at most
+// MaxUsernameLen bytes, normalised with [NormalizeUsername] (only trimmed when addresses are
+// case-sensitive). Exactly one of addr and username is set; otherwise ErrMalformedEmail.
+func (s *Service) lookupIdentifier(v string) (addr, username string, err error) {
+	addr, err = s.LookupKey(v)
+	if err == nil || !s.o.Usernames {
+		return addr, "", err
+	}
+	name := strings.Trim(v, " \t")
+	if name == "" || len(name) > MaxUsernameLen || strings.Contains(name, "@") || !utf8.ValidString(name) {
+		return "", "", ErrMalformedEmail
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return "", "", ErrMalformedEmail
+		}
+	}
+	if !s.o.CaseSensitiveEmail {
+		name = NormalizeUsername(name)
+	}
+	return "", name, nil
+}
+
+// FindAccount finds the account a request or a sign-in names: by address, or by username when
+// usernames are on, under the same rules as a reset request.
+func (s *Service) FindAccount(ctx context.Context, identifier string) (User, error) {
+	addr, username, err := s.lookupIdentifier(identifier)
+	switch {
+	case err != nil:
+		return User{}, ErrUserNotFound
+	case username != "":
+		return s.users.(UsernameFinder).FindUsername(ctx, username)
+	}
+	return s.users.FindUser(ctx, addr)
 }
 
 // limitKey is the client a per-IP limit counts: the address itself for IPv4, its /64 for

@@ -102,6 +102,14 @@ type Users interface {
 	Ping(ctx context.Context) error
 }
 
+// UsernameFinder is implemented by a [Users] that can also find accounts by the username they
+// sign in with (reset/sqldb with a username column), for [Options].Usernames.
+type UsernameFinder interface {
+	// FindUsername returns the one account whose username is name, which the caller has
+	// normalised with [NormalizeUsername]; ErrUserNotFound or ErrAmbiguousUser otherwise.
+	FindUsername(ctx context.Context, name string) (User, error)
+}
+
 // Hasher writes passwords in one scheme with fixed parameters.
 type Hasher interface {
 	// Hash returns the encoded hash of password, whose bytes are hashed exactly as given.

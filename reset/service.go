@@ -1,6 +1,7 @@
 package reset
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -48,6 +49,9 @@ type Options struct {
 	// CaseSensitiveEmail keeps the case of submitted addresses for the lookup; by default they
 	// are folded with NormalizeEmail (ASCII only), matching Users.FindUser's contract.
 	CaseSensitiveEmail bool
+	// Usernames lets a request name the account by its username instead of its address
+	// (Users must implement [UsernameFinder]). Mail still goes only to the stored address.
+	Usernames bool
 
 	PublicURL string // scheme://host[:port][/path] that every link starts with; never a request's Host
 	Prefix    string // default "/pwreset"
@@ -150,6 +154,9 @@ func New(o Options) (*Service, error) {
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("reset: missing %s", strings.Join(missing, ", "))
+	}
+	if _, ok := o.Users.(UsernameFinder); o.Usernames && !ok {
+		return nil, errors.New("reset: usernames need a user store that can find accounts by username")
 	}
 	u, err := url.Parse(o.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

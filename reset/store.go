@@ -43,10 +43,13 @@ const (
 // Job is one unit of work in the durable mail queue. The request path only enqueues jobs; the
 // worker does lookups and sends mail, so responses cost the same whether an account exists.
 type Job struct {
-	ID     string // chosen by the caller with [NewJobID]; ids sort in creation order
-	Kind   JobKind
-	Email  string // JobReset: the normalised address as submitted (never a recipient)
-	UserID string // JobNotice: the account to notify
+	ID    string // chosen by the caller with [NewJobID]; ids sort in creation order
+	Kind  JobKind
+	Email string // JobReset: the normalised address as submitted (never a recipient)
+	// Username is, for a JobReset that named a username instead of an address, the username
+	// as normalised by [NormalizeUsername]; Email is then empty.
+	Username string
+	UserID   string // JobNotice: the account to notify
 	// JobNotice: the account's fingerprint (see [Fingerprint]) before and after the new
 	// password. The notice is queued before the password is written, and sent only once the
 	// account no longer has the old one, so that neither a client that hangs up nor a crash

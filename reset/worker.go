@@ -215,7 +215,13 @@ func (s *Service) handle(ctx context.Context, j Job) error {
 }
 
 func (s *Service) handleReset(ctx context.Context, j Job) error {
-	u, err := s.users.FindUser(ctx, j.Email)
+	var u User
+	var err error
+	if finder, ok := s.users.(UsernameFinder); ok && j.Username != "" {
+		u, err = finder.FindUsername(ctx, j.Username)
+	} else {
+		u, err = s.users.FindUser(ctx, j.Email)
+	}
 	switch {
 	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrAmbiguousUser):
 		outcome := "no_account"
@@ -264,7 +270,8 @@ func (s *Service) handleReset(ctx context.Context, j Job) error {
 // asked for, from the address that asked. The request path writes nothing to the trail, so
 // that its answer and its timing cannot depend on it.
 func (s *Service) auditRequest(ctx context.Context, j Job, u User, outcome string) {
-	s.audit(ctx, AuditEvent{Time: j.CreatedAt, Event: AuditRequested, Outcome: outcome, UserID: u.ID, Email: u.Email, IP: j.ClientIP})
+	s.audit(ctx, AuditEvent{Time: j.CreatedAt, Event: AuditRequested, Outcome: outcome, UserID: u.ID, Email: u.Email,
+		Username: j.Username, IP: j.ClientIP})
 }
 
 func (s *Service) handleNotice(ctx context.Context, j Job) error {

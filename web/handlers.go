@@ -87,6 +87,8 @@ func (h *Handler) handleRequest() http.Handler {
 		case errors.Is(err, reset.ErrMalformedEmail) && len(f["email"]) > reset.MaxEmailLen:
 			// Said apart from "not an address", so the user knows it is not a typo (issue 19).
 			h.requestProblem(w, r, "", fmt.Sprintf("That e-mail address is too long: an address has at most %d characters.", reset.MaxEmailLen))
+		case errors.Is(err, reset.ErrMalformedEmail) && h.o.Service.AcceptsUsernames():
+			h.requestProblem(w, r, f["email"], "Enter your username, or an e-mail address such as name@example.com.")
 		case errors.Is(err, reset.ErrMalformedEmail):
 			h.requestProblem(w, r, f["email"], "Enter an e-mail address such as name@example.com.")
 		case errors.As(err, &limited):

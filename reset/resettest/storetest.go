@@ -196,7 +196,7 @@ func sameToken(a, b reset.Token) bool {
 }
 
 func sameJob(a, b reset.Job) bool {
-	return a.ID == b.ID && a.Kind == b.Kind && a.Email == b.Email && a.UserID == b.UserID &&
+	return a.ID == b.ID && a.Kind == b.Kind && a.Email == b.Email && a.Username == b.Username && a.UserID == b.UserID &&
 		a.ClientIP == b.ClientIP && a.CreatedAt.Equal(b.CreatedAt) && a.Attempts == b.Attempts &&
 		a.NotBefore.Equal(b.NotBefore) && a.LastError == b.LastError && a.Dead == b.Dead &&
 		a.DeadAt.Equal(b.DeadAt) && a.OldFingerprint == b.OldFingerprint && a.NewFingerprint == b.NewFingerprint &&

@@ -26,6 +26,7 @@ func testEnqueueFields(t *testing.T, f Factory) {
 			OldFingerprint: "fp-old", NewFingerprint: "fp-new",
 			Attempts: 2, NotBefore: now.Add(time.Minute), LastError: "421 try later"},
 		{ID: NewJobID(now), Kind: reset.JobReset, Email: "c@example.com", CreatedAt: now.Add(2 * time.Second)},
+		{ID: NewJobID(now), Kind: reset.JobReset, Username: "dora", ClientIP: "192.0.2.4", CreatedAt: now.Add(3 * time.Second)},
 	}
 	for _, j := range want {
 		mustEnqueue(t, s, j)

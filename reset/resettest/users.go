@@ -24,7 +24,8 @@ const (
 // concurrent use.
 type Users struct {
 	mu    sync.Mutex
-	users []reset.User // in insertion order, so lookups are deterministic
+	users []reset.User      // in insertion order, so lookups are deterministic
+	names map[string]string // id → username, for FindUsername
 	fail  error
 	next  []injected
 	calls map[string]int

@@ -38,8 +38,13 @@ func (u *Users) Check(ctx context.Context) error {
 		}
 	}
 	var problems []error
-	for _, st := range []statement{u.findUser, u.userByID} {
+	lookups := []statement{u.findUser, u.userByID}
+	if u.findUsername != nil {
+		lookups = append(lookups, *u.findUsername)
+	}
+	for _, st := range lookups {
 		// NULL parameters match no row, whatever the column types, so this reads nothing.
+		// The eligible condition, part of each built lookup, is checked with it.
 		rows, err := u.db.QueryContext(ctx, st.sql, st.args(nil)...)
 		if err != nil {
 			problems = append(problems, u.checkFailed(st, err))
@@ -47,7 +52,7 @@ func (u *Users) Check(ctx context.Context) error {
 		}
 		cols, err := rows.Columns()
 		rows.Close()
-		if err == nil {
+		if err == nil && st.key != "find_username" { // built, with the username last
 			err = checkSelected(st.key, cols)
 		}
 		if err != nil {
@@ -111,8 +116,13 @@ func (u *Users) grantHint(err error, key string) string {
 		return fmt.Sprintf(" (%s lacks a privilege this statement needs: grant it)", login)
 	}
 	cols := []string{u.cols.id, u.cols.email, u.cols.password}
-	if u.cols.name != "" {
-		cols = append(cols, u.cols.name)
+	for _, c := range []string{u.cols.name, u.cols.username} {
+		if c != "" {
+			cols = append(cols, c)
+		}
+	}
+	if u.eligible {
+		cols = append(cols, "and the columns that eligible reads")
 	}
 	to := u.login
 	if to == "" {
@@ -144,6 +154,7 @@ func (u *Users) checkColumns(ctx context.Context) error {
 		{"email_column", u.cols.email},
 		{"password_column", u.cols.password},
 		{"name_column", u.cols.name},
+		{"username_column", u.cols.username},
 	}
 	var quoted []string
 	for _, c := range want {

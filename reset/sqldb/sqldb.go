@@ -55,6 +55,18 @@ type Options struct {
 	// table has none and [reset.User.Name] stays empty; there is no default.
 	NameColumn string
 
+	// UsernameColumn holds the name users sign in with, for apps where that is a username:
+	// the request form then takes an address or a username ([Users.FindUsername]). Empty
+	// (the default): addresses only.
+	UsernameColumn string
+	// Eligible is a SQL condition on the table's columns, such as
+	// "active = 1 AND deleted_at IS NULL", ANDed into the built lookups (by address, by
+	// username and by id), so that an account failing it is one resetgate cannot find: no
+	// mail, the same answer as for an unknown address, and its pending links stop working.
+	// It takes no parameters. With a custom FindUser or UserByID, put the condition there
+	// instead (Open refuses both at once). Default: every account.
+	Eligible string
+
 	// FindUser replaces the lookup by address. It must select id, email, password and
 	// optionally name, in that order, and use :email, which is bound to the address
 	// normalised by [reset.NormalizeEmail] (or only trimmed with CaseSensitive). The rows it
@@ -109,23 +121,25 @@ const maxCandidates = 100
 // Users is the legacy app's account table. It implements [reset.Users] and is safe for
 // concurrent use. Close it when done.
 type Users struct {
-	db      *sql.DB
-	d       dialect
-	where   string // host:port/db or file, no secrets
-	secret  string // the DSN's password, scrubbed from errors
-	login   string // the DSN's user name, for hints about grants
-	cols    columns
-	custom  map[string]bool // which statements were configured rather than built
-	timeout time.Duration
-	exact   bool // CaseSensitive
+	db       *sql.DB
+	d        dialect
+	where    string // host:port/db or file, no secrets
+	secret   string // the DSN's password, scrubbed from errors
+	login    string // the DSN's user name, for hints about grants
+	cols     columns
+	custom   map[string]bool // which statements were configured rather than built
+	timeout  time.Duration
+	exact    bool // CaseSensitive
+	eligible bool // an eligible condition is part of the lookups
 
 	findUser, userByID, setPassword, sample statement
+	findUsername                            *statement // nil without a username column
 	afterReset                              []statement
 }
 
 // columns are the configured names, unquoted.
 type columns struct {
-	table, id, email, password, name string
+	table, id, email, password, name, username string
 }
 
 var _ reset.Users = (*Users)(nil)
@@ -161,6 +175,7 @@ func Open(ctx context.Context, o Options) (*Users, error) {
 			email:    orString(o.EmailColumn, DefaultEmailColumn),
 			password: orString(o.PasswordColumn, DefaultPasswordColumn),
 			name:     o.NameColumn,
+			username: o.UsernameColumn,
 		},
 	}
 	if err := u.compile(o); err != nil {
@@ -210,10 +225,24 @@ func (u *Users) compile(o Options) error {
 			return err
 		}
 	}
-	if c.name != "" {
-		if err := checkIdent("name_column", c.name, false); err != nil {
+	for _, n := range []struct{ key, name string }{{"name_column", c.name}, {"username_column", c.username}} {
+		if n.name == "" {
+			continue
+		}
+		if err := checkIdent(n.key, n.name, false); err != nil {
 			return err
 		}
+	}
+	eligible := ""
+	if cond := strings.TrimSpace(o.Eligible); cond != "" {
+		if strings.TrimSpace(o.FindUser) != "" || strings.TrimSpace(o.UserByID) != "" {
+			return errors.New("sqldb: eligible applies to the built lookups; with a custom find_user or user_by_id, put the condition in them instead")
+		}
+		if strings.ContainsAny(cond, ";") || strings.Contains(cond, "--") {
+			return fmt.Errorf("sqldb: eligible %q must be one condition, without ; or -- comments", cond)
+		}
+		eligible = " AND (" + cond + ")"
+		u.eligible = true
 	}
 
 	q := u.d.quote
@@ -223,20 +252,21 @@ func (u *Users) compile(o Options) error {
 	}
 	from := " FROM " + q(c.table)
 
-	var match string
-	switch {
-	case u.exact:
-		match = q(c.email) + " = :email"
-	case u.d == sqlite:
-		// SQLite's NOCASE folds ASCII letters only: exactly reset.NormalizeEmail's rule.
-		match = q(c.email) + " = :email COLLATE NOCASE"
-	default:
+	// match compares a column with a parameter under the lookup's rule.
+	match := func(col, param string) string {
+		switch {
+		case u.exact:
+			return q(col) + " = :" + param
+		case u.d == sqlite:
+			// SQLite's NOCASE folds ASCII letters only: exactly reset.NormalizeEmail's rule.
+			return q(col) + " = :" + param + " COLLATE NOCASE"
+		}
 		// PostgreSQL compares text exactly, and a MySQL column may have a case-sensitive
 		// (_bin, _cs) collation, so fold both sides. LOWER also folds non-ASCII letters, but
 		// only ever toward more candidates, which SameEmail then drops. An index on
 		// LOWER(email) serves this in PostgreSQL; MySQL scans (set find_user to
 		// "… WHERE email = :email" when the column's collation is case-insensitive).
-		match = "LOWER(" + q(c.email) + ") = LOWER(:email)"
+		return "LOWER(" + q(col) + ") = LOWER(:" + param + ")"
 	}
 
 	var err error
@@ -254,11 +284,17 @@ func (u *Users) compile(o Options) error {
 		return st
 	}
 	u.findUser = build("find_user", o.FindUser,
-		"SELECT "+selected+from+" WHERE "+match,
+		"SELECT "+selected+from+" WHERE "+match(c.email, "email")+eligible,
 		[]string{"email"}, []string{"email"})
 	u.userByID = build("user_by_id", o.UserByID,
-		"SELECT "+selected+from+" WHERE "+q(c.id)+" = :id",
+		"SELECT "+selected+from+" WHERE "+q(c.id)+" = :id"+eligible,
 		[]string{"id"}, []string{"id"})
+	if c.username != "" {
+		st := build("find_username", "",
+			"SELECT "+selected+", "+q(c.username)+from+" WHERE "+match(c.username, "username")+eligible,
+			[]string{"username"}, []string{"username"})
+		u.findUsername = &st
+	}
 	u.setPassword = build("set_password", o.SetPassword,
 		"UPDATE "+q(c.table)+" SET "+q(c.password)+" = :password WHERE "+q(c.id)+" = :id AND "+q(c.password)+" = :old_password AND "+q(c.email)+" = :email",
 		[]string{"id", "password", "old_password", "email"}, []string{"id", "password", "old_password"})
@@ -330,6 +366,60 @@ func (u *Users) FindUser(ctx context.Context, email string) (reset.User, error) 
 		if u.sameEmail(c.Email, email) {
 			found = append(found, c)
 		}
+	}
+	switch len(found) {
+	case 0:
+		return reset.User{}, reset.ErrUserNotFound
+	case 1:
+		return found[0], nil
+	}
+	return reset.User{}, reset.ErrAmbiguousUser
+}
+
+// FindUsername returns the one account whose stored username is name under
+// [reset.NormalizeUsername] (or exactly, after trimming, with CaseSensitive): the same rule
+// as addresses, ASCII letters folded and nothing else, so look-alike letters never match. It
+// returns reset.ErrUserNotFound when none matches (or no username column is configured) and
+// reset.ErrAmbiguousUser when several do. Mail still goes only to the stored address.
+func (u *Users) FindUsername(ctx context.Context, name string) (reset.User, error) {
+	name = strings.Trim(name, " \t")
+	if !u.exact {
+		name = reset.NormalizeUsername(name)
+	}
+	if u.findUsername == nil || name == "" {
+		return reset.User{}, reset.ErrUserNotFound
+	}
+	ctx, cancel := u.withTimeout(ctx)
+	defer cancel()
+	st := *u.findUsername
+	rows, err := u.db.QueryContext(ctx, st.sql, st.args(map[string]any{"username": name})...)
+	if err != nil {
+		return reset.User{}, u.fail(st.key, err)
+	}
+	defer rows.Close()
+	var found []reset.User
+	for n := 0; rows.Next(); n++ {
+		if n == maxCandidates {
+			return reset.User{}, fmt.Errorf("sqldb: %s returned more than %d rows for one lookup", st.key, maxCandidates)
+		}
+		var id, email, hash, display, stored sql.NullString
+		dest := []any{&id, &email, &hash, &stored}
+		if u.cols.name != "" {
+			dest = []any{&id, &email, &hash, &display, &stored}
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return reset.User{}, u.fail(st.key, err)
+		}
+		same := strings.Trim(stored.String, " \t") == name
+		if !u.exact {
+			same = reset.NormalizeUsername(stored.String) == name
+		}
+		if id.Valid && same {
+			found = append(found, reset.User{ID: id.String, Email: email.String, PasswordHash: hash.String, Name: display.String})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return reset.User{}, u.fail(st.key, err)
 	}
 	switch len(found) {
 	case 0:
