@@ -143,6 +143,10 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if a.mailer, err = openMailer(cfg, getenv, log); err != nil {
 		return nil, err
 	}
+	hooks, err := openHooks(cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
 	hashers, err := newHashPolicy(cfg, log)
 	if err != nil {
 		return nil, err
@@ -169,6 +173,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		TokenPerIP: cfg.rates["limits.token_per_ip"], TokenGlobal: cfg.rates["limits.token_global"],
 		MailGlobal: cfg.rates["limits.mail_global"], MailPerDomain: cfg.rates["limits.mail_per_domain"],
 		QueueMax: cfg.Limits.QueueMax, Drain: cfg.drain(), MaxAttempts: cfg.Mail.MaxAttempts, Logger: log,
+		WasntMeTTL: cfg.Reset.WasntMeTTL.Duration, Hooks: hooks, HookAttempts: cfg.Hooks.MaxAttempts,
 		Observe: a.metrics.observe, ObserveHashing: a.metrics.observeHashing,
 	})
 	if err != nil {
