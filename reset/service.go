@@ -1,6 +1,7 @@
 package reset
 
 import (
+	"crypto/cipher"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -136,6 +137,8 @@ type Service struct {
 	// jobs enqueued since, so that RequestReset can enforce QueueMax without a store read.
 	depth     atomic.Int64
 	fullSince atomic.Int64 // unix nanos of the last "queue full" warning, to log one a minute
+	// wasntMeKey caches the "this wasn't me" links' cipher (see wasntMeAEAD).
+	wasntMeKey atomic.Pointer[cipher.AEAD]
 }
 
 // New checks o and returns a Service. It starts nothing: call [Service.Run] for the mail

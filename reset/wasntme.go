@@ -61,7 +61,12 @@ type wasntMe struct {
 // markKey is the Limiter key of the link's single-use mark.
 func (w wasntMe) markKey() string { return "wasnt-me:" + w.notice }
 
+// wasntMeAEAD returns the sealing cipher, reading its key from the store once: store
+// secrets never change, so later calls (every page view) cost no store read.
 func (s *Service) wasntMeAEAD(ctx context.Context) (cipher.AEAD, error) {
+	if a := s.wasntMeKey.Load(); a != nil {
+		return *a, nil
+	}
 	key, err := s.store.Secret(ctx, wasntMeSecret, 32)
 	if err != nil {
 		return nil, fmt.Errorf("this-wasn't-me key: %w", err)
@@ -70,7 +75,12 @@ func (s *Service) wasntMeAEAD(ctx context.Context) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("this-wasn't-me key: %w", err)
 	}
-	return cipher.NewGCM(block)
+	a, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("this-wasn't-me key: %w", err)
+	}
+	s.wasntMeKey.Store(&a)
+	return a, nil
 }
 
 // wasntMeLink returns the "this wasn't me" URL for the notice job noticeID about account
