@@ -82,3 +82,27 @@ func openHooks(cfg *Config, getenv func(string) string) (reset.Hooks, error) {
 	}
 	return sender, nil
 }
+
+// receiver is one configured webhook endpoint.
+type receiver struct {
+	event reset.HookEvent
+	url   *url.URL
+}
+
+// where names the receiver without its query, which may hold a secret.
+func (r receiver) where() string {
+	return (&url.URL{Scheme: r.url.Scheme, Host: r.url.Host, Path: r.url.Path}).String()
+}
+
+// receivers returns the configured endpoints in a fixed order (the config is validated).
+func (h *HooksConfig) receivers() []receiver {
+	var out []receiver
+	for _, e := range []reset.HookEvent{reset.HookPasswordChanged, reset.HookWasntMe} {
+		if raw := h.urls()[e]; raw != "" {
+			if u, err := url.Parse(raw); err == nil {
+				out = append(out, receiver{e, u})
+			}
+		}
+	}
+	return out
+}
