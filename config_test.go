@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"resetgate/reset"
 )
@@ -383,5 +384,14 @@ func TestHooksConfig(t *testing.T) {
 	}
 	if h, err := openHooks(&Config{Hooks: defaultConfig().Hooks}, env()); h != nil || err != nil {
 		t.Errorf("openHooks without receivers = %v, %v; want nil, nil", h, err)
+	}
+}
+
+func TestReloadSaysHooksNeedARestart(t *testing.T) {
+	old, updated := defaultConfig(), defaultConfig()
+	updated.Hooks.WasntMe = "http://127.0.0.1:5000/internal/wasnt-me"
+	updated.Reset.WasntMeTTL.Duration = 2 * 24 * time.Hour
+	if got := strings.Join(structuralChanges(&old, &updated), ", "); got != "reset.wasnt_me_ttl, hooks" {
+		t.Errorf("structuralChanges = %q, want reset.wasnt_me_ttl, hooks", got)
 	}
 }
