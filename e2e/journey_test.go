@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +23,6 @@ const (
 	weakPassword = "password"
 	goodPassword = "Quartz-lantern-meadow-57"
 )
-
-// wasntMeLinkRE finds the "this wasn't me" link in the notice's text.
-var wasntMeLinkRE = regexp.MustCompile(`https?://[^/\s]+/pwreset/wasnt-me/[A-Za-z0-9_-]+`)
 
 // account is the legacy app's user whose password the journey resets.
 type account struct{ email, name, password string }
@@ -224,29 +220,7 @@ func runJourney(t *testing.T, sc *scenario) {
 		return j.resetPage(ctx, resp, err, "invalid", sc.prefix+"/invalid", 200, "This link is no longer valid")
 	})
 
-	j.step("open the this-wasn't-me link", func(ctx context.Context) error {
-		u, err := url.Parse(wasntMe)
-		if err != nil || u.Host != sc.public.Host {
-			return fmt.Errorf("this-wasn't-me link %q is not on the public origin", wasntMe)
-		}
-		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(wasntMe))
-		return j.resetPage(ctx, resp, err, "wasnt-me", u.Path, 200, "Wasn't you?")
-	})
-	j.step("confirm it wasn't me", func(ctx context.Context) error {
-		resp, err := chromedp.RunResponse(ctx, submit)
-		return j.resetPage(ctx, resp, err, "wasnt-me-done", sc.prefix+"/wasnt-me", 200, "Your account is being secured")
-	})
-	j.step("read the fresh reset mail", func(ctx context.Context) error {
-		msgs, err := sc.mail.wait(ctx, 3)
-		if err != nil {
-			return err
-		}
-		problems := checkCommon(msgs[2], sc.user.email, sc.public, since)
-		if _, _, err := resetLink(msgs[2], sc.public, sc.prefix); err != nil {
-			problems = append(problems, err.Error())
-		}
-		return problemsErr(problems)
-	})
+	j.wasntMe(wasntMe, since)
 
 	j.step("no third-party requests, no console errors, no server errors", func(ctx context.Context) error {
 		problems := j.b.hygiene()
