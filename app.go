@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -144,6 +145,10 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if a.mailer, err = openMailer(cfg, getenv, log); err != nil {
 		return nil, err
 	}
+	hooks, err := openHooks(cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
 	hashers, err := newHashPolicy(cfg, log)
 	if err != nil {
 		return nil, err
@@ -172,6 +177,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		MailGlobal: cfg.rates["limits.mail_global"], MailPerDomain: cfg.rates["limits.mail_per_domain"],
 		QueueMax: cfg.Limits.QueueMax, Drain: cfg.drain(), MaxAttempts: cfg.Mail.MaxAttempts, Logger: log,
 		AuditKeep: cfg.Admin.auditKeep(), AuditRetention: cfg.Admin.AuditRetention.Duration,
+		WasntMeTTL: cfg.Reset.WasntMeTTL.Duration, Hooks: hooks, HookAttempts: cfg.Hooks.MaxAttempts,
 		Observe: a.metrics.observe, ObserveHashing: a.metrics.observeHashing,
 	})
 	if err != nil {
@@ -269,23 +275,27 @@ func (a *app) Close() {
 }
 
 // dialUpstream checks that the app accepts TCP connections.
-func dialUpstream(ctx context.Context, cfg *Config) error {
-	host := cfg.up.Host
-	if cfg.up.Port() == "" {
+func dialUpstream(ctx context.Context, cfg *Config) error { return dialURL(ctx, "upstream", cfg.up) }
+
+// dialURL checks that the host of u accepts TCP connections, sending nothing; what names it
+// in the error.
+func dialURL(ctx context.Context, what string, u *url.URL) error {
+	host := u.Host
+	if u.Port() == "" {
 		port := "80"
-		if cfg.up.Scheme == "https" {
+		if u.Scheme == "https" {
 			port = "443"
 		}
-		host = net.JoinHostPort(cfg.up.Hostname(), port)
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) {
-			return fmt.Errorf("upstream %s: %v", host, op.Err)
+			return fmt.Errorf("%s %s: %v", what, host, op.Err)
 		}
-		return fmt.Errorf("upstream %s: %w", host, err)
+		return fmt.Errorf("%s %s: %w", what, host, err)
 	}
 	return c.Close()
 }

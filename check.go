@@ -78,6 +78,11 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	start = time.Now()
 	report("upstream", start, dialUpstream(ctx, cfg), cfg.Upstream+" accepts connections")
 
+	for _, h := range cfg.Hooks.receivers() {
+		start = time.Now()
+		report("hooks", start, dialURL(ctx, "webhook receiver", h.url), fmt.Sprintf("%s receiver %s accepts connections; nothing sent", h.event, h.where()))
+	}
+
 	start = time.Now()
 	report("data_dir", start, checkWritable(cfg.DataDir), cfg.DataDir+" is writable")
 

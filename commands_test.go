@@ -81,6 +81,24 @@ func TestCheckAllUp(t *testing.T) {
 	}
 }
 
+func TestCheckHooks(t *testing.T) {
+	users := sqliteUsers(t, "old-password-1")
+	app := echoApp(t)
+	dead := closedPort(t)
+	path := writeConfig(t, users, app.URL, fmt.Sprintf("[hooks]\npassword_changed = %q\nwasnt_me = %q\nsecret_env = \"HOOK_SECRET\"\n",
+		app.URL+"/internal/pw-changed?token=x", "http://"+dead+"/internal/wasnt-me"))
+	code, out, _ := cli(t, env("HOOK_SECRET", "0123456789abcdef0123"), "", "check", "-config", path)
+	if code != 1 {
+		t.Fatalf("check = %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{"ok    hooks        password_changed receiver " + app.URL + "/internal/pw-changed accepts connections",
+		"FAIL  hooks        webhook receiver " + dead, "1 check(s) failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestCheckServicesDown(t *testing.T) {
 	dead := closedPort(t)
 	path := writeConfig(t, legacyDB{driver: "postgres", dsn: "postgres://app@" + dead + "/app?sslmode=disable&connect_timeout=2"}, "http://"+closedPort(t),

@@ -7,6 +7,7 @@ import (
 
 	"resetgate/reset"
 	"resetgate/reset/ldap"
+	"resetgate/reset/webhook"
 )
 
 // Config is config.toml. Key names are public and stable (DESIGN.md, config contract); every
@@ -34,6 +35,7 @@ type Config struct {
 	Admin  AdminConfig  `toml:"admin"`
 	Inject InjectConfig `toml:"inject"`
 	Proxy  ProxyConfig  `toml:"proxy"`
+	Hooks  HooksConfig  `toml:"hooks"`
 
 	// Filled by Load and validate, not read from the file.
 	path   string
@@ -81,7 +83,7 @@ func defaultConfig() Config {
 		},
 		Reset: ResetConfig{
 			TokenTTL: duration{reset.DefaultTokenTTL}, MinPasswordLength: reset.DefaultMinPassword,
-			MaxPasswordLength: reset.DefaultMaxPassword, MinStrength: 3,
+			MaxPasswordLength: reset.DefaultMaxPassword, MinStrength: 3, WasntMeTTL: duration{reset.DefaultWasntMeTTL},
 		},
 		Limits: LimitsConfig{PerEmail: "3/hour", PerIP: "20/hour", TokenPerIP: "30/hour", TokenGlobal: "600/minute",
 			QueueMax: 10000, MailGlobal: "1000/hour", MailPerDomain: "300/hour"},
@@ -89,6 +91,7 @@ func defaultConfig() Config {
 		Admin: AdminConfig{Listen: "127.0.0.1:9090", AuditKeep: reset.DefaultAuditKeep,
 			AuditRetention: duration{reset.DefaultAuditRetention}},
 		Proxy: ProxyConfig{BodyIdleTimeout: duration{30 * time.Second}, BodyMinRate: 500, BufferMax: size{16 << 20}},
+		Hooks: HooksConfig{Timeout: duration{webhook.DefaultTimeout}, MaxAttempts: reset.DefaultMaxAttempts},
 	}
 }
 
@@ -144,4 +147,5 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 	c.Inject.validate(c.Prefix, bad)
 	c.Proxy.validate(bad)
 	c.Admin.validate(getenv, bad)
+	c.Hooks.validate(getenv, bad)
 }

@@ -17,12 +17,16 @@ type ResetConfig struct {
 	MinStrength       int      `toml:"min_strength"`
 	AfterResetURL     string   `toml:"after_reset_url"`
 	TemplatesDir      string   `toml:"templates_dir"`
+	WasntMeTTL        duration `toml:"wasnt_me_ttl"`
 }
 
 // validate checks [reset]; public is the parsed public_url, nil when it is invalid.
 func (r *ResetConfig) validate(public *url.URL, bad complain) {
 	if r.TokenTTL.Duration < time.Minute || r.TokenTTL.Duration > reset.MaxTokenTTL {
 		bad("reset.token_ttl", "%s is outside 1m…24h (links must expire within a day: SECURITY.md RQ-TOK-04)", r.TokenTTL.Duration)
+	}
+	if r.WasntMeTTL.Duration < time.Hour || r.WasntMeTTL.Duration > reset.MaxWasntMeTTL {
+		bad("reset.wasnt_me_ttl", "%s is outside 1h…720h", r.WasntMeTTL.Duration)
 	}
 	if r.MinPasswordLength < 1 {
 		bad("reset.min_password_length", "must be at least 1 (8 or more recommended)")

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"resetgate/reset"
 )
 
 func env(kv ...string) func(string) string {
@@ -42,6 +45,9 @@ func TestShippedConfigLoads(t *testing.T) {
 		{"reset.token_ttl", cfg.Reset.TokenTTL, def.Reset.TokenTTL},
 		{"reset.min_password_length", cfg.Reset.MinPasswordLength, def.Reset.MinPasswordLength},
 		{"reset.min_strength", cfg.Reset.MinStrength, def.Reset.MinStrength},
+		{"reset.wasnt_me_ttl", cfg.Reset.WasntMeTTL, def.Reset.WasntMeTTL},
+		{"hooks.timeout", cfg.Hooks.Timeout, def.Hooks.Timeout},
+		{"hooks.max_attempts", cfg.Hooks.MaxAttempts, def.Hooks.MaxAttempts},
 		{"limits.per_email", cfg.Limits.PerEmail, def.Limits.PerEmail},
 		{"limits.per_ip", cfg.Limits.PerIP, def.Limits.PerIP},
 		{"limits.token_per_ip", cfg.Limits.TokenPerIP, def.Limits.TokenPerIP},
@@ -132,6 +138,12 @@ func TestConfigProblems(t *testing.T) {
 		{"bad size", minimal + "[proxy]\nbuffer_max = \"lots\"\n", "proxy.buffer_max", 8, "not a size"},
 		{"tiny buffer", minimal + "[proxy]\nbuffer_max = \"10B\"\n", "proxy.buffer_max", 8, "outside 1KiB…16GiB"},
 		{"wrong type", minimal + "[reset]\nmin_password_length = \"eight\"\n", "reset.min_password_length", 8, ""},
+		{"wasnt-me link for a year", minimal + "[reset]\nwasnt_me_ttl = \"8760h\"\n", "reset.wasnt_me_ttl", 8, "outside 1h…720h"},
+		{"hook without a secret", minimal + "[hooks]\nwasnt_me = \"http://127.0.0.1:5000/x\"\n", "hooks.secret", 0, "secret_env"},
+		{"hook secret inline", minimal + "[hooks]\nsecret = \"s\"\n", "hooks.secret", 8, "unknown key"},
+		{"hook URL relative", minimal + "[hooks]\npassword_changed = \"/internal/pw\"\nsecret_env = \"HOOK_SECRET\"\n", "hooks.password_changed", 8, "absolute"},
+		{"hook timeout", minimal + "[hooks]\ntimeout = \"5m\"\n", "hooks.timeout", 8, "outside 1s…1m"},
+		{"hook attempts", minimal + "[hooks]\nmax_attempts = 0\n", "hooks.max_attempts", 8, "outside 1…30"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,5 +365,33 @@ func TestAppLoginPath(t *testing.T) {
 			}
 			t.Errorf("login_path %q: no app.login_path problem at line 8 among %v", bad, ps)
 		})
+	}
+}
+
+func TestHooksConfig(t *testing.T) {
+	hooks := minimal + "[hooks]\nwasnt_me = \"http://127.0.0.1:5000/internal/wasnt-me\"\nsecret_env = \"HOOK_SECRET\"\n"
+	ps := problems(t, hooks, env("HOOK_SECRET", "short"))
+	if len(ps) != 1 || ps[0].Key != "hooks.secret_env" || ps[0].Line != 9 || !strings.Contains(ps[0].String(), "at least 16") {
+		t.Errorf("a short hook secret: problems = %v, want one for hooks.secret_env on line 9 saying at least 16", ps)
+	}
+	cfg, err := parseConfig("h.toml", []byte(hooks), env("HOOK_SECRET", "0123456789abcdef0123"))
+	if err != nil {
+		t.Fatalf("parseConfig = %v", err)
+	}
+	h, err := openHooks(cfg, env("HOOK_SECRET", "0123456789abcdef0123"))
+	if err != nil || h == nil || !h.Wants(reset.HookWasntMe) || h.Wants(reset.HookPasswordChanged) {
+		t.Errorf("openHooks = %v, %v; want a sender for wasnt_me only", h, err)
+	}
+	if h, err := openHooks(&Config{Hooks: defaultConfig().Hooks}, env()); h != nil || err != nil {
+		t.Errorf("openHooks without receivers = %v, %v; want nil, nil", h, err)
+	}
+}
+
+func TestReloadSaysHooksNeedARestart(t *testing.T) {
+	old, updated := defaultConfig(), defaultConfig()
+	updated.Hooks.WasntMe = "http://127.0.0.1:5000/internal/wasnt-me"
+	updated.Reset.WasntMeTTL.Duration = 2 * 24 * time.Hour
+	if got := strings.Join(structuralChanges(&old, &updated), ", "); got != "reset.wasnt_me_ttl, hooks" {
+		t.Errorf("structuralChanges = %q, want reset.wasnt_me_ttl, hooks", got)
 	}
 }

@@ -35,7 +35,8 @@ var eventNames = []reset.Event{
 	reset.EventNotResettable, reset.EventTokenInvalid, reset.EventTokenExpired, reset.EventTokenUsed,
 	reset.EventCompletionWaits, reset.EventMailSent, reset.EventMailFailed, reset.EventMailGivenUp,
 	reset.EventMailDeferred, reset.EventJobPanicked, reset.EventLeaseLost, reset.EventPasswordChanged,
-	reset.EventPasswordRefused, reset.EventStoreWriteFailed,
+	reset.EventPasswordRefused, reset.EventStoreWriteFailed, reset.EventWasntMe, reset.EventHookSent,
+	reset.EventHookFailed, reset.EventHookGivenUp,
 }
 
 func newMetrics(a *app) *metrics {

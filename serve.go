@@ -296,6 +296,7 @@ func structuralChanges(old, new *Config) []string {
 		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
 		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},
 		{"proxy", fmt.Sprint(old.Proxy), fmt.Sprint(new.Proxy)},
+		{"reset.wasnt_me_ttl", old.Reset.WasntMeTTL, new.Reset.WasntMeTTL}, {"hooks", fmt.Sprint(old.Hooks), fmt.Sprint(new.Hooks)},
 	} {
 		if c.a != c.b {
 			keys = append(keys, c.key)

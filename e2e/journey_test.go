@@ -189,12 +189,17 @@ func runJourney(t *testing.T, sc *scenario) {
 	j.step("sign out again", j.signOut)
 	j.step("the old password is refused", func(ctx context.Context) error { return j.signIn(ctx, sc.user.password, false) })
 
+	var wasntMe string
 	j.step("read the password-changed mail", func(ctx context.Context) error {
 		msgs, err := sc.mail.wait(ctx, 2)
 		if err != nil {
 			return err
 		}
 		m := msgs[1]
+		wasntMe = wasntMeLinkRE.FindString(m.text)
+		if wasntMe == "" || !strings.Contains(m.html, wasntMe) {
+			return fmt.Errorf("the notice has no this-wasn't-me link in both parts:\n%s", m.text)
+		}
 		problems := checkCommon(m, sc.user.email, sc.public, since)
 		if !strings.Contains(strings.ToLower(m.subject), "changed") {
 			problems = append(problems, fmt.Sprintf("subject %q does not say changed", m.subject))
@@ -214,6 +219,8 @@ func runJourney(t *testing.T, sc *scenario) {
 		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(link))
 		return j.resetPage(ctx, resp, err, "invalid", sc.prefix+"/invalid", 200, "This link is no longer valid")
 	})
+
+	j.wasntMe(wasntMe, since)
 
 	j.step("no third-party requests, no console errors, no server errors", func(ctx context.Context) error {
 		problems := j.b.hygiene()

@@ -101,6 +101,7 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 	if newHash != "" {
 		notice.NewFingerprint = Fingerprint(newHash, u.Email)
 	}
+	queued := []string{notice.ID}
 	if err := s.store.Enqueue(wctx, notice); err != nil {
 		s.release(ctx, p.Token.ID, owner)
 		s.observe(EventQueueFailed)
@@ -108,6 +109,20 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 		return p, ErrUnavailable
 	}
 	s.depth.Add(1)
+	if s.wantsHook(HookPasswordChanged) {
+		// The webhook is queued like the notice and sent under the same condition.
+		hook := notice
+		hook.ID, hook.Kind = NewJobID(now), JobHookPasswordChanged
+		if err := s.store.Enqueue(wctx, hook); err != nil {
+			s.dropNotice(ctx, notice.ID)
+			s.release(ctx, p.Token.ID, owner)
+			s.observe(EventQueueFailed)
+			s.log.ErrorContext(ctx, "password_changed webhook could not be queued; nothing written", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", err)
+			return p, ErrUnavailable
+		}
+		s.depth.Add(1)
+		queued = append(queued, hook.ID)
+	}
 	if isPlain {
 		err = plain.SetPasswordPlain(wctx, u, password, func() (string, error) {
 			if herr != nil {
@@ -119,7 +134,7 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 		err = s.users.SetPassword(wctx, u, newHash)
 	}
 	if err != nil {
-		if err := s.settle(wctx, p, owner, notice.ID, newHash, clientIP, err); err != nil {
+		if err := s.settle(wctx, p, owner, queued, newHash, clientIP, err); err != nil {
 			return p, err
 		}
 	}
@@ -250,16 +265,16 @@ func (s *Service) afterConcurrent(ctx context.Context, p Pending, tomb Token, cl
 // (a lost COMMIT reply), so the account is read again: the new hash in place (for a store
 // that hashes itself, any change from the old one) means success (nil); the old one means
 // nothing happened, and the token is released for a retry.
-func (s *Service) settle(ctx context.Context, p Pending, owner, noticeID, newHash, clientIP string, werr error) error {
+func (s *Service) settle(ctx context.Context, p Pending, owner string, queued []string, newHash, clientIP string, werr error) error {
 	u := p.User
 	var policy *PolicyError
 	switch {
 	case errors.Is(werr, ErrPasswordChanged):
-		s.dropNotice(ctx, noticeID)
+		s.dropNotice(ctx, queued...)
 		s.deleteTokens(ctx, u.ID)
 		return s.invalid(ctx, clientIP, u.ID, "account_changed")
 	case errors.As(werr, &policy):
-		s.dropNotice(ctx, noticeID)
+		s.dropNotice(ctx, queued...)
 		s.release(ctx, p.Token.ID, owner)
 		s.observe(EventPasswordRefused)
 		s.log.InfoContext(ctx, "new password refused by the user store's policy", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "policy", "problems", len(policy.Problems))
@@ -273,7 +288,7 @@ func (s *Service) settle(ctx context.Context, p Pending, owner, noticeID, newHas
 		s.log.WarnContext(ctx, "the write reported an error, but the new password is in place", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "err", werr)
 		return nil
 	case err == nil && Fingerprint(cur.PasswordHash, cur.Email) == p.Token.Fingerprint:
-		s.dropNotice(ctx, noticeID)
+		s.dropNotice(ctx, queued...)
 		s.release(ctx, p.Token.ID, owner)
 		s.observe(EventStoreWriteFailed)
 		s.log.ErrorContext(ctx, "writing the new password failed; nothing changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "app_write_failed", "err", werr)
@@ -297,12 +312,15 @@ func (s *Service) release(ctx context.Context, id, owner string) {
 	}
 }
 
-func (s *Service) dropNotice(ctx context.Context, id string) {
+// dropNotice drops the notice (and its webhook) of a write that did not happen.
+func (s *Service) dropNotice(ctx context.Context, ids ...string) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	if err := s.store.DropJob(rctx, id); err != nil && !errors.Is(err, ErrJobNotFound) {
-		// The worker drops it too, once it sees the old password still in place.
-		s.log.WarnContext(ctx, "unneeded notice could not be dropped", "event", "reset.complete", "job", id, "err", err)
+	for _, id := range ids {
+		if err := s.store.DropJob(rctx, id); err != nil && !errors.Is(err, ErrJobNotFound) {
+			// The worker drops it too, once it sees the old password still in place.
+			s.log.WarnContext(ctx, "unneeded notice could not be dropped", "event", "reset.complete", "job", id, "err", err)
+		}
 	}
 }
 

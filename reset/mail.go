@@ -24,6 +24,9 @@ type MailData struct {
 	Valid    string // how long the link works, e.g. "1 hour"
 	IP       string // the client address of the request
 	Time     string // when, in UTC, e.g. "Mon, 02 Jan 2006 15:04 UTC"
+	// WasntMe is the "this wasn't me" link (changed notice only), working for WasntMeValid
+	// ("7 days"); empty in the reset mail.
+	WasntMe, WasntMeValid string
 }
 
 // MailTemplates renders the two messages resetgate sends: "reset" (the link) and "changed"
@@ -69,7 +72,7 @@ func LoadMailTemplates(dir fs.FS) (*MailTemplates, error) {
 			}
 		}
 		sample := MailData{Site: "Example", Name: "Ada", Email: "ada@example.com", Link: "https://example.com/pwreset/x",
-			ResetURL: "https://example.com/pwreset", Valid: "1 hour", IP: "192.0.2.1", Time: "Mon, 02 Jan 2006 15:04 UTC"}
+			ResetURL: "https://example.com/pwreset", Valid: "1 hour", WasntMe: "https://example.com/pwreset/wasnt-me/x", WasntMeValid: "7 days", IP: "192.0.2.1", Time: "Mon, 02 Jan 2006 15:04 UTC"}
 		if _, err := mt.render(kind, "nobody@example.com", sample); err != nil {
 			return nil, err
 		}

@@ -14,7 +14,8 @@ func TestMailTextParagraphsAreOneLineEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := MailData{Site: "Example App", Name: "Ada", Email: "ada@example.com", Link: "https://example.com/pwreset/" + strings.Repeat("x", 43),
-		ResetURL: "https://example.com/pwreset", Valid: "1 hour", IP: "192.0.2.1", Time: "Mon, 02 Jan 2006 15:04 UTC"}
+		ResetURL: "https://example.com/pwreset", Valid: "1 hour", IP: "192.0.2.1", Time: "Mon, 02 Jan 2006 15:04 UTC",
+		WasntMe: "https://example.com/pwreset/wasnt-me/" + strings.Repeat("y", 80), WasntMeValid: "7 days"}
 	for _, kind := range []string{"reset", "changed"} {
 		t.Run(kind, func(t *testing.T) {
 			m, err := mt.render(kind, "ada@example.com", d)

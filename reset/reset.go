@@ -1,10 +1,11 @@
 // Package reset is the domain of resetgate: what a password reset is, independent of any
 // database, mail server or web framework.
 //
-// It defines the flow ([Service]: RequestReset, CheckToken, CompleteReset and the mail worker),
-// the values that travel through it ([User], [Token], [Job], [Message]) and the interfaces that
-// the adapters under reset/ implement ([Users] for the legacy app's accounts, [Store] for tokens,
-// rate limits and the durable mail queue, [Mailer], [Hashers] and [PasswordChecker]).
+// It defines the flow ([Service]: RequestReset, CheckToken, CompleteReset, the "this wasn't me"
+// link's CheckWasntMe and ConfirmWasntMe, and the mail worker), the values that travel through
+// it ([User], [Token], [Job], [Message], [Hook]) and the interfaces that the adapters under
+// reset/ implement ([Users] for the legacy app's accounts, [Store] for tokens, rate limits and
+// the durable mail queue, [Mailer], [Hooks], [Hashers] and [PasswordChecker]).
 // It imports only the standard library; only package main knows the concrete adapters.
 package reset
 

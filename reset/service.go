@@ -1,6 +1,7 @@
 package reset
 
 import (
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,6 +69,9 @@ type Options struct {
 	MailPerDomain  Rate          // mails sent per recipient domain, likewise; zero: unlimited
 	QueueMax       int           // live jobs at most; beyond, new requests are dropped (silently to the client); zero: unlimited
 	MaxAttempts    int           // mail delivery attempts before a job is given up; default 8, at most 30
+	WasntMeTTL     time.Duration // how long "this wasn't me" links work; default 7 days, 1h…30 days
+	Hooks          Hooks         // webhooks to the app; nil: none
+	HookAttempts   int           // webhook delivery attempts before one is given up; default MaxAttempts, at most 30
 	Workers        int           // concurrent mail workers; default 2
 	HashSlots      int           // concurrent hashes and strength checks; default NumCPU-1 (at least 1)
 	JobTimeout     time.Duration // how long one job (lookup, send) may take; default 45s
@@ -115,6 +119,11 @@ const (
 	EventPasswordChanged  Event = "password_changed"
 	EventPasswordRefused  Event = "password_refused"
 	EventStoreWriteFailed Event = "app_write_failed"
+	// EventWasntMe: an account's owner confirmed "this wasn't me".
+	EventWasntMe     Event = "wasnt_me_confirmed"
+	EventHookSent    Event = "webhook_sent"
+	EventHookFailed  Event = "webhook_failed"
+	EventHookGivenUp Event = "webhook_given_up"
 )
 
 // Service runs the reset flow. Its methods are safe for concurrent use.
@@ -134,6 +143,8 @@ type Service struct {
 	// jobs enqueued since, so that RequestReset can enforce QueueMax without a store read.
 	depth     atomic.Int64
 	fullSince atomic.Int64 // unix nanos of the last "queue full" warning, to log one a minute
+	// wasntMeKey caches the "this wasn't me" links' cipher (see wasntMeAEAD).
+	wasntMeKey atomic.Pointer[cipher.AEAD]
 }
 
 // New checks o and returns a Service. It starts nothing: call [Service.Run] for the mail
@@ -189,6 +200,18 @@ func New(o Options) (*Service, error) {
 	}
 	if o.MaxAttempts < 1 || o.MaxAttempts > MaxMaxAttempts {
 		return nil, fmt.Errorf("reset: %d mail attempts is outside 1…%d", o.MaxAttempts, MaxMaxAttempts)
+	}
+	if o.HookAttempts == 0 {
+		o.HookAttempts = o.MaxAttempts
+	}
+	if o.HookAttempts < 1 || o.HookAttempts > MaxMaxAttempts {
+		return nil, fmt.Errorf("reset: %d webhook attempts is outside 1…%d", o.HookAttempts, MaxMaxAttempts)
+	}
+	if o.WasntMeTTL == 0 {
+		o.WasntMeTTL = DefaultWasntMeTTL
+	}
+	if o.WasntMeTTL < time.Hour || o.WasntMeTTL > MaxWasntMeTTL {
+		return nil, fmt.Errorf("reset: this-wasn't-me link TTL %s is outside 1h…720h", o.WasntMeTTL)
 	}
 	if o.JobTimeout == 0 {
 		o.JobTimeout = DefaultJobTimeout
@@ -297,7 +320,10 @@ func humanDuration(d time.Duration) string {
 		}
 		return fmt.Sprintf("%d %ss", n, unit)
 	}
+	const day = 24 * time.Hour
 	switch {
+	case d > day && d%day == 0:
+		return plural(d/day, "day")
 	case d >= time.Hour && d%time.Hour == 0:
 		return plural(d/time.Hour, "hour")
 	case d >= time.Minute && d%time.Minute == 0:

@@ -38,6 +38,9 @@ const (
 	JobReset JobKind = "reset"
 	// JobNotice mails the account a "your password was changed" notice.
 	JobNotice JobKind = "notice"
+	// JobWasntMe mails a fresh reset link to the account whose owner confirmed "this wasn't
+	// me" (see [Service.ConfirmWasntMe]).
+	JobWasntMe JobKind = "wasnt_me"
 )
 
 // Job is one unit of work in the durable mail queue. The request path only enqueues jobs; the
@@ -49,7 +52,7 @@ type Job struct {
 	// Username is, for a JobReset that named a username instead of an address, the username
 	// as normalised by [NormalizeUsername]; Email is then empty.
 	Username string
-	UserID   string // JobNotice: the account to notify
+	UserID   string // JobNotice, JobWasntMe and webhooks: the account
 	// JobNotice: the account's fingerprint (see [Fingerprint]) before and after the new
 	// password. The notice is queued before the password is written, and sent only once the
 	// account no longer has the old one, so that neither a client that hangs up nor a crash
@@ -108,7 +111,10 @@ type TokenStore interface {
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 }
 
-// Limiter counts events in fixed windows, for rate limits.
+// Limiter counts events in fixed windows, for rate limits and single-use marks. A key's
+// window starts with its first event after the previous window ended and lasts exactly the
+// given length (not aligned to any clock boundary), so that Allow with n = 1 marks a key as
+// used for the whole window ([Service.ConfirmWasntMe] relies on it).
 type Limiter interface {
 	// Allow counts one event against key and reports whether at most n events happened in the
 	// current window of the given length; when not, retryAfter says when the window ends.

@@ -148,31 +148,37 @@ func (s *Service) finish(ctx context.Context, j Job, cause error) {
 	}
 	now := s.now()
 	j.LastError = cause.Error()
+	// What failed, for the log: the mail, or the webhook (its error names the receiver).
+	what, failed, givenUp := "mail", EventMailFailed, EventMailGivenUp
+	if isHook(j) {
+		what, failed, givenUp = "webhook", EventHookFailed, EventHookGivenUp
+	}
+	permanent := errors.Is(cause, ErrMailRejected) || errors.Is(cause, ErrHookRejected)
 	var d *deferral
 	var p *jobPanic
 	switch {
 	case errors.As(cause, &d):
 		j.NotBefore = now.Add(d.after)
-		s.log.InfoContext(ctx, "mail deferred", "event", "mail", "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "why", d.why, "retry_in", d.after.Round(time.Second).String())
+		s.log.InfoContext(ctx, what+" deferred", "event", what, "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "why", d.why, "retry_in", d.after.Round(time.Second).String())
 	case errors.As(cause, &p):
 		j.Dead, j.DeadAt = true, now
 		s.observe(EventJobPanicked)
-		s.observe(EventMailGivenUp)
-		s.log.ErrorContext(ctx, "mail job panicked; parked as dead (resetgate queue list)", "event", "mail", "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "err", cause, "stack", string(p.stack))
+		s.observe(givenUp)
+		s.log.ErrorContext(ctx, what+" job panicked; parked as dead (resetgate queue list)", "event", what, "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "err", cause, "stack", string(p.stack))
 	default:
 		j.Attempts++
-		if j.Attempts >= s.o.MaxAttempts || errors.Is(cause, ErrMailRejected) {
+		if j.Attempts >= s.maxAttempts(j) || permanent {
 			j.Dead, j.DeadAt = true, now
-			s.observe(EventMailGivenUp)
-			s.log.ErrorContext(ctx, "mail given up", "event", "mail", "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "attempts", j.Attempts, "permanent", errors.Is(cause, ErrMailRejected), "err", cause)
+			s.observe(givenUp)
+			s.log.ErrorContext(ctx, what+" given up", "event", what, "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "attempts", j.Attempts, "permanent", permanent, "err", cause)
 			if j.Kind == JobReset {
 				s.auditRequest(ctx, j, User{ID: j.UserID, Email: j.Email}, "given_up")
 			}
 		} else {
 			backoff := Backoff(j.Attempts)
 			j.NotBefore = now.Add(backoff)
-			s.observe(EventMailFailed)
-			s.log.WarnContext(ctx, "mail failed; will retry", "event", "mail", "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "attempt", j.Attempts, "retry_in", backoff.Round(time.Second).String(), "err", cause)
+			s.observe(failed)
+			s.log.WarnContext(ctx, what+" failed; will retry", "event", what, "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "attempt", j.Attempts, "retry_in", backoff.Round(time.Second).String(), "err", cause)
 		}
 	}
 	s.record(bctx, j, s.store.RetryJob(bctx, j))
@@ -209,6 +215,10 @@ func (s *Service) handle(ctx context.Context, j Job) error {
 		return s.handleReset(ctx, j)
 	case JobNotice:
 		return s.handleNotice(ctx, j)
+	case JobWasntMe:
+		return s.handleWasntMe(ctx, j)
+	case JobHookPasswordChanged, JobHookWasntMe:
+		return s.handleHook(ctx, j)
 	}
 	s.log.ErrorContext(ctx, "unknown job kind dropped", "event", "queue", "job", j.ID, "kind", j.Kind)
 	return nil
@@ -274,28 +284,55 @@ func (s *Service) auditRequest(ctx context.Context, j Job, u User, outcome strin
 		Username: j.Username, IP: j.ClientIP})
 }
 
-func (s *Service) handleNotice(ctx context.Context, j Job) error {
+// errNotChanged: a job queued before a password write finds that the write never happened.
+var errNotChanged = errors.New("the password was not changed")
+
+// settled waits for the password write that job j (a notice or its webhook) was queued
+// before: it returns the account once it no longer has the old password, a *deferral while
+// the write may still show, errNotChanged once it cannot any more, and ErrUserNotFound if the
+// account is gone.
+func (s *Service) settled(ctx context.Context, j Job) (User, error) {
 	u, err := s.users.UserByID(ctx, j.UserID)
 	if errors.Is(err, ErrUserNotFound) {
-		s.log.WarnContext(ctx, "account gone before its notice was sent", "event", "mail", "kind", j.Kind, "job", j.ID, "user_id", j.UserID)
-		return nil
+		return User{}, err
 	}
 	if err != nil {
-		return fmt.Errorf("look up account: %w", err)
+		return User{}, fmt.Errorf("look up account: %w", err)
 	}
-	// The notice was queued before the write: send it once the old password is gone.
 	if j.OldFingerprint != "" && Fingerprint(u.PasswordHash, u.Email) == j.OldFingerprint {
 		if s.now().Before(j.CreatedAt.Add(noticeSettle)) {
-			return &deferral{after: noticeRecheck, why: "the new password is not written yet"}
+			return User{}, &deferral{after: noticeRecheck, why: "the new password is not written yet"}
 		}
+		return User{}, errNotChanged
+	}
+	return u, nil
+}
+
+func (s *Service) handleNotice(ctx context.Context, j Job) error {
+	u, err := s.settled(ctx, j)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		s.log.WarnContext(ctx, "account gone before its notice was sent", "event", "mail", "kind", j.Kind, "job", j.ID, "user_id", j.UserID)
+		return nil
+	case errors.Is(err, errNotChanged):
 		s.log.InfoContext(ctx, "notice dropped: the password was not changed", "event", "mail", "kind", j.Kind, "job", j.ID, "user_id", j.UserID, "outcome", "not_changed")
 		return nil
+	case err != nil:
+		return err
 	}
 	if err := s.budget(ctx, u.Email); err != nil {
 		return err
 	}
+	// A fresh "this wasn't me" link per attempt, like reset links; all of one notice's links
+	// share its single-use mark (the notice's id).
+	wasntMe, err := s.wasntMeLink(ctx, j.ID, u.ID)
+	if err != nil {
+		return err
+	}
 	tun := s.tune()
-	msg, err := tun.Mail.render("changed", u.Email, s.mailData(tun, u, j.ClientIP, j.CreatedAt, ""))
+	d := s.mailData(tun, u, j.ClientIP, j.CreatedAt, "")
+	d.WasntMe, d.WasntMeValid = wasntMe, s.WasntMeValidity()
+	msg, err := tun.Mail.render("changed", u.Email, d)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"resetgate/reset"
 )
 
-var pageNames = []string{"request", "sent", "new", "done", "invalid", "error"}
+var pageNames = []string{"request", "sent", "new", "done", "invalid", "error", "wasntme"}
 
 type pageSet map[string]*template.Template
 
@@ -84,6 +84,9 @@ type page struct {
 	SignIn string
 	// Usernames: the request form takes a username as well as an address.
 	Usernames bool
+	// State is the "this wasn't me" page's: confirm, done, already, or (empty) invalid; Link
+	// is the sealed link the confirm form posts back.
+	State, Link string
 }
 
 // render writes the page with the given status. Templates render into a buffer first, so a
@@ -127,7 +130,7 @@ func (h *Handler) handleError(status int) http.Handler {
 func (h *Handler) handleMethodNotAllowed() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		allow := "GET, HEAD"
-		if r.URL.Path == h.o.Prefix || r.URL.Path == h.o.Prefix+"/new" {
+		if r.URL.Path == h.o.Prefix || r.URL.Path == h.o.Prefix+"/new" || r.URL.Path == h.o.Prefix+"/wasnt-me" {
 			allow = "GET, HEAD, POST"
 		}
 		w.Header().Set("Allow", allow)

@@ -146,6 +146,8 @@ func New(o Options) (*Handler, error) {
 	r.Handle(p+"/done", h.handleDone()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/new", h.handleNewForm()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/new", h.handleNew()).Methods(http.MethodPost)
+	r.Handle(p+"/wasnt-me/{link}", h.handleWasntMeForm()).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/wasnt-me", h.handleWasntMe()).Methods(http.MethodPost)
 	r.PathPrefix(p+"/static/").Handler(h.handleStatic(static)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/{token}", h.handleLink()).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = h.handleError(http.StatusNotFound)

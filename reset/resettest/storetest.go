@@ -79,6 +79,7 @@ func TestStore(t *testing.T, f Factory) {
 		{"refused events do not move the window's end", testAllowRefusedKeepsEnd},
 		{"refused events are not counted", testAllowRefusedNotCounted},
 		{"new window admits n again", testAllowNewWindow},
+		{"a window lasts its whole length from its first event", testAllowWindowFromFirstEvent},
 		{"rate-limit keys are independent", testAllowKeys},
 		{"concurrent allows admit exactly n", testAllowConcurrent},
 		{"peek answers like allow and counts nothing", testPeek},

@@ -70,6 +70,20 @@ func testAllowNewWindow(t *testing.T, f Factory) {
 	mustAllow(t, s, "k", n, win, next, false)
 }
 
+// The "this wasn't me" link's single-use mark is an Allow of one event in a window that
+// outlives the link: the window must not end early because of some alignment.
+func testAllowWindowFromFirstEvent(t *testing.T, f Factory) {
+	s := f.open(t)
+	now := start().Add(17*time.Second + 300*time.Millisecond) // nothing aligns to this
+	const win = 7 * 24 * time.Hour
+	mustAllow(t, s, "wasnt-me:n1", 1, win, now, true)
+	last := now.Add(win - time.Millisecond)
+	if retry := mustAllow(t, s, "wasnt-me:n1", 1, win, last, false); retry != time.Millisecond {
+		t.Errorf("Allow a millisecond before the window's end says it ends in %v, want 1ms", retry)
+	}
+	mustAllow(t, s, "wasnt-me:n1", 1, win, now.Add(win), true)
+}
+
 func testAllowKeys(t *testing.T, f Factory) {
 	s := f.open(t)
 	now := start()
