@@ -19,11 +19,9 @@ func TestAutoModeFollowsTheRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A steady trickle at the threshold never turns it on.
-	for range 20 {
-		for range 4 {
-			g.Count()
-		}
-		clk.t = clk.t.Add(time.Minute)
+	for range 80 {
+		g.Count()
+		clk.t = clk.t.Add(15 * time.Second)
 		if g.Active() {
 			t.Fatalf("active at 4 requests a minute, threshold 5/minute")
 		}

@@ -107,7 +107,7 @@ func TestPoW(t *testing.T) {
 		{"not JSON", base64.StdEncoding.EncodeToString([]byte("{")), challenge.ErrInvalid},
 		{"wrong number", reencode(t, fresh, func(s *challenge.Solution) { s.Number = (s.Number + 1) % 2000 }), challenge.ErrInvalid},
 		{"number over the maximum", reencode(t, fresh, func(s *challenge.Solution) { s.Number = 2001 }), challenge.ErrInvalid},
-		{"forged signature", reencode(t, fresh, func(s *challenge.Solution) { s.Signature = s.Signature[:63] + "0" }), challenge.ErrInvalid},
+		{"forged signature", reencode(t, fresh, func(s *challenge.Solution) { s.Signature = flip(s.Signature) }), challenge.ErrInvalid},
 		{"own challenge, no key", reencode(t, fresh, func(s *challenge.Solution) { s.Salt = "x?expires=9999999999"; s.Number = 1 }), challenge.ErrInvalid},
 		{"other algorithm", reencode(t, fresh, func(s *challenge.Solution) { s.Algorithm = "SHA-1" }), challenge.ErrInvalid},
 	} {
@@ -161,4 +161,12 @@ func FuzzPoWVerify(f *testing.F) {
 			t.Fatalf("Verify(%q) = nil", payload)
 		}
 	})
+}
+
+// flip changes the last hex digit of s.
+func flip(s string) string {
+	if s[len(s)-1] == '0' {
+		return s[:len(s)-1] + "1"
+	}
+	return s[:len(s)-1] + "0"
 }
