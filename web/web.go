@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/gorilla/sessions"
 
+	"resetgate/challenge"
 	"resetgate/minrate"
 	"resetgate/reset"
 )
@@ -64,6 +66,9 @@ type Options struct {
 	// Now is the clock the session cookie's lifetime is computed with; it must be the
 	// Service's. Nil means time.Now.
 	Now func() time.Time
+	// Challenge, when set and active, asks the request form for a proof of work or a captcha
+	// before the request reaches the Service (issue 16, finding 9). Nil: never.
+	Challenge *challenge.Guard
 }
 
 // Handler dispatches by path, before any router: the reset area to resetgate's pages,
@@ -260,7 +265,7 @@ func (h *Handler) headers(next http.Handler) http.Handler {
 		hd := w.Header()
 		hd.Set("Cache-Control", "no-store")
 		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("Content-Security-Policy", csp(nil))
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
@@ -270,6 +275,38 @@ func (h *Handler) headers(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// cspBase is the pages' Content-Security-Policy, directive by directive, in order.
+var cspBase = [][2]string{{"default-src", "'none'"}, {"style-src", "'self'"}, {"img-src", "'self'"}, {"script-src", "'self'"},
+	{"form-action", "'self'"}, {"frame-ancestors", "'none'"}, {"base-uri", "'none'"}}
+
+// csp is the policy with extra sources per directive: a captcha widget's origins, on the one
+// page that shows it.
+func csp(extra map[string]string) string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, d := range cspBase {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(d[0] + " " + d[1])
+		if x := extra[d[0]]; x != "" {
+			b.WriteString(" " + x)
+		}
+		seen[d[0]] = true
+	}
+	var more []string
+	for d := range extra {
+		if !seen[d] {
+			more = append(more, d)
+		}
+	}
+	slices.Sort(more)
+	for _, d := range more {
+		b.WriteString("; " + d + " " + extra[d])
+	}
+	return b.String()
 }
 
 func limitBody(next http.Handler) http.Handler {
