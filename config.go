@@ -34,12 +34,15 @@ type Config struct {
 	Admin  AdminConfig  `toml:"admin"`
 	Inject InjectConfig `toml:"inject"`
 	Proxy  ProxyConfig  `toml:"proxy"`
+	Abuse  AbuseConfig  `toml:"abuse"`
 
 	// Filled by Load and validate, not read from the file.
 	path   string
 	public *url.URL
 	up     *url.URL
 	rates  map[string]reset.Rate
+	// autoRate is [abuse] auto_threshold, parsed.
+	autoRate reset.Rate
 }
 
 // duration is a time.Duration written as "1h", "30s" in TOML.
@@ -88,6 +91,7 @@ func defaultConfig() Config {
 		Store: StoreConfig{Backend: "bolt", KeyPrefix: "resetgate:"},
 		Admin: AdminConfig{Listen: "127.0.0.1:9090"},
 		Proxy: ProxyConfig{BodyIdleTimeout: duration{30 * time.Second}, BodyMinRate: 500, BufferMax: size{16 << 20}},
+		Abuse: defaultAbuse(),
 	}
 }
 
@@ -142,4 +146,5 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 	c.Store.validate(getenv, bad)
 	c.Inject.validate(c.Prefix, bad)
 	c.Proxy.validate(bad)
+	c.autoRate = c.Abuse.validate(getenv, bad)
 }

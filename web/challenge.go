@@ -23,7 +23,7 @@ type challengeView struct {
 // only.
 func (h *Handler) requestPage(w http.ResponseWriter, r *http.Request, status int, email string, problems ...string) {
 	p := page{Title: "Reset your password", Email: clip(email, reset.MaxEmailLen), Problems: problems}
-	if g := h.o.Challenge; g.Active() {
+	if g := h.guard.Load(); g.Active() {
 		wd, err := g.Widget()
 		if err != nil {
 			h.log.ErrorContext(r.Context(), "challenge could not be drawn", "err", err)
@@ -44,7 +44,7 @@ func (h *Handler) requestPage(w http.ResponseWriter, r *http.Request, status int
 // It runs before the Service sees the address, so its answer cannot depend on the account
 // (SECURITY.md RQ-REQ-01, RQ-REQ-10).
 func (h *Handler) passChallenge(w http.ResponseWriter, r *http.Request, email string) bool {
-	g := h.o.Challenge
+	g := h.guard.Load()
 	g.Count()
 	if !g.Active() {
 		return true

@@ -67,7 +67,8 @@ type Options struct {
 	// Service's. Nil means time.Now.
 	Now func() time.Time
 	// Challenge, when set and active, asks the request form for a proof of work or a captcha
-	// before the request reaches the Service (issue 16, finding 9). Nil: never.
+	// before the request reaches the Service (issue 16, finding 9). Nil: never. It can be
+	// replaced while serving with [Handler.SetChallenge].
 	Challenge *challenge.Guard
 }
 
@@ -77,6 +78,7 @@ type Handler struct {
 	o       Options
 	log     *slog.Logger
 	pages   atomic.Pointer[pageSet]
+	guard   atomic.Pointer[challenge.Guard]
 	app     http.Handler // the pages, behind the CSRF guard and the security headers
 	refused http.Handler
 	cookies *sessions.CookieStore
@@ -139,6 +141,7 @@ func New(o Options) (*Handler, error) {
 	if err := h.Reload(); err != nil {
 		return nil, err
 	}
+	h.guard.Store(o.Challenge)
 
 	r := mux.NewRouter()
 	r.SkipClean(true) // Classify already refused every unclean spelling
@@ -189,6 +192,12 @@ func (h *Handler) Reload() error {
 	h.pages.Store(&ps)
 	return nil
 }
+
+// SetChallenge replaces the request form's challenge guard (nil: none), for a config reload.
+func (h *Handler) SetChallenge(g *challenge.Guard) { h.guard.Store(g) }
+
+// Challenge returns the guard in use, nil when none.
+func (h *Handler) Challenge() *challenge.Guard { return h.guard.Load() }
 
 // ServeHTTP sends the reset area to the pages and everything else upstream.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
