@@ -43,8 +43,8 @@ var Providers = map[string]Provider{
 			"frame-src": "https://www.google.com/recaptcha/ https://recaptcha.google.com/recaptcha/"}},
 	"friendlycaptcha": {Name: "friendlycaptcha", VerifyURL: "https://global.frcapi.com/api/v2/captcha/siteverify",
 		Field: "frc-captcha-response", Class: "frc-captcha", Script: "https://cdn.jsdelivr.net/npm/@friendlycaptcha/sdk@0.1.x/site.min.js", Module: true,
-		CSP: map[string]string{"script-src": "https://cdn.jsdelivr.net", "connect-src": "https://global.frcapi.com https://eu.frcapi.com",
-			"frame-src": "https://global.frcapi.com https://eu.frcapi.com", "worker-src": "blob:"}},
+		CSP: map[string]string{"script-src": "'wasm-unsafe-eval' https://cdn.jsdelivr.net/npm/@friendlycaptcha/", "connect-src": "https://global.frcapi.com https://eu.frcapi.com",
+			"frame-src": "https://global.frcapi.com https://eu.frcapi.com", "worker-src": "blob:", "child-src": "blob:"}},
 }
 
 // DefaultTimeout bounds one siteverify call.
