@@ -179,3 +179,36 @@ func TestCaptchaOnRequestForm(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// Each provider's widget is on the form with its script, and its origins are in the form's
+// CSP only.
+func TestCaptchaWidgets(t *testing.T) {
+	for name, p := range challenge.Providers {
+		s := newSite(t, func(ro *reset.Options, wo *web.Options) {
+			c, err := challenge.NewCaptcha(challenge.CaptchaOptions{Provider: name, SiteKey: "KEY", Secret: "S"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wo.Challenge, err = challenge.New(challenge.Options{Mode: challenge.Always, Captcha: c}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		resp, body := s.do(t, s.client(t), "GET", "/pwreset", "")
+		script := `<script src="` + p.Script + `"`
+		if p.Module {
+			script += ` type="module"`
+		}
+		if !strings.Contains(body, `class="field `+p.Class+`" data-sitekey="KEY"`) || !strings.Contains(body, script) {
+			t.Errorf("%s: the form lacks the widget or %s:\n%s", name, script, body)
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		for d, src := range p.CSP {
+			if !strings.Contains(csp, d+" ") || !strings.Contains(csp, src) {
+				t.Errorf("%s: CSP %q lacks %s %s", name, csp, d, src)
+			}
+		}
+		if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("%s: CSP %q lost the base policy", name, csp)
+		}
+	}
+}
