@@ -209,7 +209,7 @@ func expiry(salt string) (time.Time, error) {
 }
 
 // Solve finds the number of c by brute force, as the browser script does, and returns the
-// encoded solution. Tests and `resetgate check` use it; it gives up past c.MaxNumber.
+// encoded solution. Tests use it, as a scripted client would; it gives up past c.MaxNumber.
 func Solve(c Challenge) (string, error) {
 	for n := 0; n <= c.MaxNumber; n++ {
 		if hashHex(c.Salt+strconv.Itoa(n)) == c.Challenge {

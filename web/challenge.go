@@ -64,7 +64,8 @@ func (h *Handler) passChallenge(w http.ResponseWriter, r *http.Request, email st
 	case errors.Is(err, challenge.ErrMissing):
 		h.requestPage(w, r, http.StatusBadRequest, email, "Because of unusually many requests, this form needs a quick automatic check that runs with JavaScript. Turn JavaScript on for this site and send the form again, or try again later.")
 	default:
-		h.log.InfoContext(r.Context(), "challenge failed", "err", err)
+		// Debug: under a flood every request fails, and the access log has each already.
+		h.log.DebugContext(r.Context(), "challenge failed", "err", err)
 		h.requestPage(w, r, http.StatusBadRequest, email, "The automatic check did not finish in time. Please send the form again.")
 	}
 	return false
