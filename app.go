@@ -45,6 +45,7 @@ type app struct {
 	proxy   *proxy.Proxy
 	web     *web.Handler
 	metrics *metrics
+	abuse   AbuseConfig // the [abuse] settings of the guard in use (changed on SIGHUP)
 	health  *health
 	ips     *clientip.Resolver
 	handler http.Handler // the public listener's handler: access log and metrics around web
@@ -213,13 +214,19 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if err != nil {
 		return nil, err
 	}
+	guard, err := newGuard(ctx, cfg, getenv, a.store, a.metrics.observeChallenge)
+	if err != nil {
+		return nil, err
+	}
 	var pages = webTemplates(cfg)
 	if a.web, err = web.New(web.Options{
 		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: a.proxy,
 		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, SignInURL: cfg.signInURL(), Templates: pages, Logger: log,
+		Challenge: guard,
 	}); err != nil {
 		return nil, err
 	}
+	a.abuse = cfg.Abuse
 	a.accessLog.Store(cfg.AccessLog)
 	a.handler = instrument(log, cfg.Prefix, &a.accessLog, a.metrics, a.web, ips.IP, &a.inflight)
 	return a, nil

@@ -93,6 +93,11 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "warn  %-12s %s\n", "store", w)
 	}
 
+	if a := cfg.Abuse; a.Captcha != "" {
+		start = time.Now()
+		report("captcha", start, checkCaptcha(ctx, cfg, env.getenv), a.Captcha+" siteverify answered and accepts the secret")
+	}
+
 	if failed > 0 {
 		fmt.Fprintf(env.stdout, "%d check(s) failed\n", failed)
 		return exitCode(1)

@@ -36,12 +36,15 @@ type Config struct {
 	Inject InjectConfig `toml:"inject"`
 	Proxy  ProxyConfig  `toml:"proxy"`
 	Hooks  HooksConfig  `toml:"hooks"`
+	Abuse  AbuseConfig  `toml:"abuse"`
 
 	// Filled by Load and validate, not read from the file.
 	path   string
 	public *url.URL
 	up     *url.URL
 	rates  map[string]reset.Rate
+	// autoRate is [abuse] auto_threshold, parsed.
+	autoRate reset.Rate
 }
 
 // duration is a time.Duration written as "1h", "30s" in TOML.
@@ -92,6 +95,7 @@ func defaultConfig() Config {
 			AuditRetention: duration{reset.DefaultAuditRetention}},
 		Proxy: ProxyConfig{BodyIdleTimeout: duration{30 * time.Second}, BodyMinRate: 500, BufferMax: size{16 << 20}},
 		Hooks: HooksConfig{Timeout: duration{webhook.DefaultTimeout}, MaxAttempts: reset.DefaultMaxAttempts},
+		Abuse: defaultAbuse(),
 	}
 }
 
@@ -148,4 +152,5 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 	c.Proxy.validate(bad)
 	c.Admin.validate(getenv, bad)
 	c.Hooks.validate(getenv, bad)
+	c.autoRate = c.Abuse.validate(getenv, bad)
 }

@@ -188,7 +188,7 @@ func suggest(key string) string {
 	if i := strings.LastIndexByte(key, '.'); i >= 0 {
 		table, last = key[:i+1], key[i+1:]
 	}
-	if last == "password" || last == "secret" || last == "redis_password" || last == "bind_password" {
+	if last == "password" || last == "secret" || last == "redis_password" || last == "bind_password" || last == "captcha_secret" {
 		return " (secrets are never read inline: use " + last + "_env or " + last + "_file)"
 	}
 	best, bestDist := "", 3

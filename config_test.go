@@ -60,6 +60,7 @@ func TestShippedConfigLoads(t *testing.T) {
 		{"proxy.buffer_requests", cfg.Proxy.BufferRequests, def.Proxy.BufferRequests},
 		{"proxy.buffer_max", cfg.Proxy.BufferMax, def.Proxy.BufferMax},
 		{"proxy.allow_underscore_headers", cfg.Proxy.AllowUnderscoreHeaders, def.Proxy.AllowUnderscoreHeaders},
+		{"abuse", cfg.Abuse, def.Abuse},
 	} {
 		if c.got != c.want {
 			t.Errorf("config.toml sets %s = %v, but the default is %v", c.key, c.got, c.want)
@@ -110,6 +111,13 @@ func TestConfigProblems(t *testing.T) {
 		want    string
 	}{
 		{"typo in a key", minimal + "[reset]\ntoken_tl = \"1h\"\n", "reset.token_tl", 8, "unknown key (did you mean reset.token_ttl?)"},
+		{"bad challenge mode", minimal + "[abuse]\nchallenge = \"sometimes\"\n", "abuse.challenge", 8, `"sometimes" is not one of off, always, auto`},
+		{"auto without a threshold", minimal + "[abuse]\nchallenge = \"auto\"\nauto_threshold = \"unlimited\"\n", "abuse.auto_threshold", 9, "never turns the challenge on"},
+		{"difficulty too low", minimal + "[abuse]\ndifficulty = 10\n", "abuse.difficulty", 8, "outside 1000…10000000"},
+		{"unknown captcha", minimal + "[abuse]\ncaptcha = \"nocaptcha\"\ncaptcha_site_key = \"k\"\ncaptcha_secret_env = \"CAPTCHA\"\n", "abuse.captcha", 8, "not one of turnstile"},
+		{"captcha without secret", minimal + "[abuse]\ncaptcha = \"turnstile\"\ncaptcha_site_key = \"k\"\n", "abuse.captcha_secret", 0, "captcha_secret_env"},
+		{"captcha secret inline", minimal + "[abuse]\ncaptcha_secret = \"x\"\n", "abuse.captcha_secret", 8, "captcha_secret_env or captcha_secret_file"},
+		{"bad verify URL", minimal + "[abuse]\ncaptcha_verify_url = \"siteverify\"\n", "abuse.captcha_verify_url", 8, "absolute http"},
 		{"inline secret", minimal + "[mail.smtp]\npassword = \"hunter2\"\n", "mail.smtp.password", 8, "password_env or password_file"},
 		{"bad duration", minimal + "[reset]\ntoken_ttl = \"an hour\"\n", "reset.token_ttl", 8, "not a duration"},
 		{"ttl over a day", minimal + "[reset]\ntoken_ttl = \"48h\"\n", "reset.token_ttl", 8, "outside 1m…24h"},

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"resetgate/challenge"
 	"resetgate/reset"
 	"resetgate/web"
 )
@@ -52,7 +53,7 @@ func newMetrics(a *app) *metrics {
 	}, []string{"route"})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "resetgate_events_total",
-		Help: "Reset flow events: requests, rate-limit hits, links used/invalid/expired, mails sent/failed/deferred/given up, passwords changed. Whether an address has an account is never an event of its own.",
+		Help: "Reset flow events: requests, rate-limit hits, challenges passed/failed/unverifiable, links used/invalid/expired, mails sent/failed/deferred/given up, passwords changed. Whether an address has an account is never an event of its own.",
 	}, []string{"event"})
 	m.hashing = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "resetgate_hash_duration_seconds",
@@ -68,6 +69,18 @@ func newMetrics(a *app) *metrics {
 	for _, e := range eventNames {
 		m.events.WithLabelValues(string(e))
 	}
+	for _, e := range challenge.Events {
+		m.events.WithLabelValues(string(e))
+	}
+	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "resetgate_challenge_active",
+		Help: "1 while this replica's request form asks for a proof of work or captcha ([abuse] challenge: always, or auto over auto_threshold), else 0.",
+	}, func() float64 {
+		if a.web != nil && a.web.Challenge().Active() {
+			return 1
+		}
+		return 0
+	})
 	queue := &queueCollector{a: a,
 		depth: prometheus.NewDesc("resetgate_queue_depth", "Mail jobs waiting (live, not given up).", nil, nil),
 		dead:  prometheus.NewDesc("resetgate_queue_dead", "Mail jobs given up on, kept for `resetgate queue`.", nil, nil),
@@ -95,12 +108,14 @@ func newMetrics(a *app) *metrics {
 		Name: "resetgate_hash_slots",
 		Help: "Hash slots: how many hashes and strength checks may run at once.",
 	}, slots(false))
-	m.reg.MustRegister(m.requests, m.latency, m.events, m.hashing, queue, busy, total,
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.hashing, queue, busy, total, active,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 func (m *metrics) observe(e reset.Event) { m.events.WithLabelValues(string(e)).Inc() }
+
+func (m *metrics) observeChallenge(e challenge.Event) { m.events.WithLabelValues(string(e)).Inc() }
 
 func (m *metrics) observeHashing(d time.Duration) { m.hashing.Observe(d.Seconds()) }
 

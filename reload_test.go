@@ -57,6 +57,33 @@ func TestSIGHUPReloadsSettings(t *testing.T) {
 	}
 }
 
+// An operator under attack turns the request form's challenge on without a restart (issue
+// 16, finding 9), and off again.
+func TestSIGHUPTurnsChallengeOn(t *testing.T) {
+	users := sqliteUsers(t, "old-password-1")
+	config := writeConfig(t, users, echoApp(t).URL, "")
+	p := startProcess(t, config)
+	b := newBrowser(t, p.base)
+	old, _ := os.ReadFile(config)
+	on := strings.Replace(string(old), "[admin]", "[abuse]\nchallenge = \"always\"\n[admin]", 1)
+	for i, body := range []string{on, string(old)} {
+		if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p.cmd.Process.Signal(syscall.SIGHUP)
+		p.log.waitLog(t, "reload: config applied", i+1)
+		want := i == 0
+		_, page := b.do("GET", "/pwreset", "")
+		if got := strings.Contains(page, "data-pow="); got != want {
+			t.Errorf("reload %d: the form asks for a proof of work = %t, want %t", i+1, got, want)
+		}
+		resp, _ := b.do("POST", "/pwreset", "email=a%40example.com")
+		if want && resp.StatusCode != http.StatusBadRequest || !want && resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("reload %d: an unsolved request = %d", i+1, resp.StatusCode)
+		}
+	}
+}
+
 // writeCert writes a fresh self-signed certificate for 127.0.0.1 and returns its serial.
 func writeCert(t *testing.T, certFile, keyFile string) *big.Int {
 	t.Helper()

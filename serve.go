@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/term"
 
+	"resetgate/challenge"
 	"resetgate/framing"
 	"resetgate/reset"
 )
@@ -257,6 +258,16 @@ func (a *app) reloadConfig() {
 		a.log.Error("reload: built-in mail templates failed", "err", err)
 		return
 	}
+	// [abuse] applies at once, so that the challenge can be turned on during an attack; a
+	// guard in auto mode starts counting afresh.
+	var guard *challenge.Guard
+	abuse := cfg.Abuse != a.abuse
+	if abuse {
+		if guard, err = newGuard(context.Background(), cfg, a.getenv, a.store, a.metrics.observeChallenge); err != nil {
+			a.log.Error("reload: [abuse] refused; running settings kept", "err", err)
+			return
+		}
+	}
 	if err := a.svc.Retune(reset.Tunables{
 		TokenTTL: cfg.Reset.TokenTTL.Duration, MinPassword: cfg.Reset.MinPasswordLength, MaxPassword: cfg.Reset.MaxPasswordLength,
 		PerEmail: cfg.rates["limits.per_email"], PerIP: cfg.rates["limits.per_ip"],
@@ -266,6 +277,11 @@ func (a *app) reloadConfig() {
 	}); err != nil {
 		a.log.Error("reload: settings refused; running settings kept", "err", err)
 		return
+	}
+	if abuse {
+		a.web.SetChallenge(guard)
+		a.abuse = cfg.Abuse
+		a.log.Info("reload: request form challenge set", "challenge", cfg.Abuse.Challenge, "captcha", cfg.Abuse.Captcha)
 	}
 	if a.level != nil {
 		a.level.UnmarshalText([]byte(cfg.LogLevel))

@@ -16,7 +16,7 @@ import (
 // RQ-COD-01 with typed codes (issue 14) are not here yet.
 var requirements = func() []string {
 	var ids []string
-	for area, n := range map[string]int{"REQ": 9, "TOK": 10, "LNK": 7, "RST": 7, "PWD": 11, "HDR": 6, "PRX": 7, "HTM": 1, "ADM": 1} {
+	for area, n := range map[string]int{"REQ": 10, "TOK": 10, "LNK": 7, "RST": 7, "PWD": 11, "HDR": 6, "PRX": 7, "HTM": 1, "ADM": 1} {
 		for i := 1; i <= n; i++ {
 			ids = append(ids, fmt.Sprintf("RQ-%s-%02d", area, i))
 		}

@@ -66,7 +66,7 @@ func (h *Handler) forget(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleRequestForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.render(w, r, http.StatusOK, "request", page{Title: "Reset your password"})
+		h.requestPage(w, r, http.StatusOK, "")
 	})
 }
 
@@ -79,6 +79,9 @@ func (h *Handler) handleRequest() http.Handler {
 			return
 		case err != nil:
 			h.requestProblem(w, r, "", "Enter one e-mail address.")
+			return
+		}
+		if !h.passChallenge(w, r, f["email"]) {
 			return
 		}
 		err = h.o.Service.RequestReset(r.Context(), f["email"], h.clientIP(r))
@@ -104,7 +107,7 @@ func (h *Handler) handleRequest() http.Handler {
 // requestProblem shows the request form again, 400, with one problem and the submitted
 // address (clipped to what the field holds).
 func (h *Handler) requestProblem(w http.ResponseWriter, r *http.Request, email, problem string) {
-	h.render(w, r, http.StatusBadRequest, "request", page{Title: "Reset your password", Email: clip(email, reset.MaxEmailLen), Problems: []string{problem}})
+	h.requestPage(w, r, http.StatusBadRequest, email, problem)
 }
 
 func (h *Handler) handlePage(name, title string) http.Handler {

@@ -79,6 +79,8 @@ type page struct {
 	Message    string // error page
 	RetryAfter string // error page, for 429
 	Script     bool   // include form.js
+	// Challenge is the proof of work or captcha the request form asks for; nil: none.
+	Challenge *challengeView
 	// SignIn is the app's sign-in page, empty when none is known; the templates then send
 	// users to the app's home page, "/".
 	SignIn string

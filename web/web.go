@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/gorilla/sessions"
 
+	"resetgate/challenge"
 	"resetgate/minrate"
 	"resetgate/reset"
 )
@@ -64,6 +66,10 @@ type Options struct {
 	// Now is the clock the session cookie's lifetime is computed with; it must be the
 	// Service's. Nil means time.Now.
 	Now func() time.Time
+	// Challenge, when set and active, asks the request form for a proof of work or a captcha
+	// before the request reaches the Service (issue 16, finding 9). Nil: never. It can be
+	// replaced while serving with [Handler.SetChallenge].
+	Challenge *challenge.Guard
 }
 
 // Handler dispatches by path, before any router: the reset area to resetgate's pages,
@@ -72,6 +78,7 @@ type Handler struct {
 	o       Options
 	log     *slog.Logger
 	pages   atomic.Pointer[pageSet]
+	guard   atomic.Pointer[challenge.Guard]
 	app     http.Handler // the pages, behind the CSRF guard and the security headers
 	refused http.Handler
 	cookies *sessions.CookieStore
@@ -134,6 +141,7 @@ func New(o Options) (*Handler, error) {
 	if err := h.Reload(); err != nil {
 		return nil, err
 	}
+	h.guard.Store(o.Challenge)
 
 	r := mux.NewRouter()
 	r.SkipClean(true) // Classify already refused every unclean spelling
@@ -186,6 +194,12 @@ func (h *Handler) Reload() error {
 	h.pages.Store(&ps)
 	return nil
 }
+
+// SetChallenge replaces the request form's challenge guard (nil: none), for a config reload.
+func (h *Handler) SetChallenge(g *challenge.Guard) { h.guard.Store(g) }
+
+// Challenge returns the guard in use, nil when none.
+func (h *Handler) Challenge() *challenge.Guard { return h.guard.Load() }
 
 // ServeHTTP sends the reset area to the pages and everything else upstream.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -262,7 +276,7 @@ func (h *Handler) headers(next http.Handler) http.Handler {
 		hd := w.Header()
 		hd.Set("Cache-Control", "no-store")
 		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("Content-Security-Policy", csp(nil))
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
@@ -272,6 +286,38 @@ func (h *Handler) headers(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// cspBase is the pages' Content-Security-Policy, directive by directive, in order.
+var cspBase = [][2]string{{"default-src", "'none'"}, {"style-src", "'self'"}, {"img-src", "'self'"}, {"script-src", "'self'"},
+	{"form-action", "'self'"}, {"frame-ancestors", "'none'"}, {"base-uri", "'none'"}}
+
+// csp is the policy with extra sources per directive: a captcha widget's origins, on the one
+// page that shows it.
+func csp(extra map[string]string) string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, d := range cspBase {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(d[0] + " " + d[1])
+		if x := extra[d[0]]; x != "" {
+			b.WriteString(" " + x)
+		}
+		seen[d[0]] = true
+	}
+	var more []string
+	for d := range extra {
+		if !seen[d] {
+			more = append(more, d)
+		}
+	}
+	slices.Sort(more)
+	for _, d := range more {
+		b.WriteString("; " + d + " " + extra[d])
+	}
+	return b.String()
 }
 
 func limitBody(next http.Handler) http.Handler {
