@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"resetgate/apphtml"
 	"resetgate/reset"
 	"resetgate/reset/ldap"
 )
@@ -34,6 +35,7 @@ type Config struct {
 	Admin  AdminConfig  `toml:"admin"`
 	Inject InjectConfig `toml:"inject"`
 	Proxy  ProxyConfig  `toml:"proxy"`
+	UI     UIConfig     `toml:"ui"`
 
 	// Filled by Load and validate, not read from the file.
 	path   string
@@ -88,6 +90,7 @@ func defaultConfig() Config {
 		Store: StoreConfig{Backend: "bolt", KeyPrefix: "resetgate:"},
 		Admin: AdminConfig{Listen: "127.0.0.1:9090"},
 		Proxy: ProxyConfig{BodyIdleTimeout: duration{30 * time.Second}, BodyMinRate: 500, BufferMax: size{16 << 20}},
+		UI:    UIConfig{WrapSelector: apphtml.DefaultWrapSelector},
 	}
 }
 
@@ -142,4 +145,5 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 	c.Store.validate(getenv, bad)
 	c.Inject.validate(c.Prefix, bad)
 	c.Proxy.validate(bad)
+	c.UI.validate(c.Prefix, bad)
 }

@@ -54,6 +54,7 @@ func TestShippedConfigLoads(t *testing.T) {
 		{"proxy.buffer_requests", cfg.Proxy.BufferRequests, def.Proxy.BufferRequests},
 		{"proxy.buffer_max", cfg.Proxy.BufferMax, def.Proxy.BufferMax},
 		{"proxy.allow_underscore_headers", cfg.Proxy.AllowUnderscoreHeaders, def.Proxy.AllowUnderscoreHeaders},
+		{"ui.wrap_selector", cfg.UI.WrapSelector, def.UI.WrapSelector},
 	} {
 		if c.got != c.want {
 			t.Errorf("config.toml sets %s = %v, but the default is %v", c.key, c.got, c.want)
