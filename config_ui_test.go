@@ -12,9 +12,9 @@ func TestUIConfigProblems(t *testing.T) {
 		want            string
 	}{
 		{"low-contrast accent", minimal + "[ui]\naccent_color = \"#777777\"\n", "ui.accent_color", 8,
-			"white button text on it has contrast 4.48:1"},
+			"white button text on it has 4.48:1"},
 		{"fails on the page background only", minimal + "[ui]\naccent_color = \"#767676\"\n", "ui.accent_color", 8,
-			"the brand name in it on the page background (#f4f5f7) has contrast 4.16:1"},
+			"the brand name in it on the page background (#f4f5f7) has 4.16:1"},
 		{"not a colour", minimal + "[ui]\naccent_color = \"blue\"\n", "ui.accent_color", 8, `"blue" is not a colour`},
 		{"cross-origin logo", minimal + "[ui]\nlogo_url = \"https://cdn.example.com/logo.png\"\n", "ui.logo_url", 8, "same origin"},
 		{"stylesheet under the prefix", minimal + "[ui]\nstylesheets = [\"/pwreset/static/style.css\"]\n", "ui.stylesheets", 8, "under prefix"},

@@ -17,9 +17,9 @@ var accentPairs = []struct {
 	what  string
 	other contrast.Color
 }{
-	{"white button text on it", contrast.MustParse("#ffffff")},
-	{"links in it on the card (#ffffff)", contrast.MustParse("#ffffff")},
-	{"the brand name in it on the page background (#f4f5f7)", contrast.MustParse("#f4f5f7")},
+	{"white button text on it has", contrast.MustParse("#ffffff")},
+	{"links in it on the card (#ffffff) have", contrast.MustParse("#ffffff")},
+	{"the brand name in it on the page background (#f4f5f7) has", contrast.MustParse("#f4f5f7")},
 }
 
 // CheckAccent reports whether color ("#rrggbb" or "#rgb") may be the pages' accent colour: it
@@ -36,7 +36,7 @@ func CheckAccent(color string) error {
 	var fails []string
 	for _, p := range accentPairs {
 		if r := contrast.Ratio(c, p.other); r < contrast.AA {
-			fails = append(fails, fmt.Sprintf("%s has contrast %.2f:1", p.what, r))
+			fails = append(fails, fmt.Sprintf("%s %.2f:1", p.what, r))
 		}
 	}
 	if len(fails) > 0 {
