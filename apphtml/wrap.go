@@ -51,7 +51,8 @@ type WrapOptions struct {
 	// MaxBytes caps the page (default [DefaultMaxBytes]); a larger one is not used.
 	MaxBytes int64
 	// Logger gets one record when fetching starts failing (or fails for another reason) and
-	// one when it works again: never one per request. Nil discards.
+	// one when a copy is in use again (the first one too): never one per request. Nil
+	// discards.
 	Logger *slog.Logger
 }
 
@@ -169,9 +170,9 @@ func (w *Wrapper) Refresh(ctx context.Context) error {
 		}
 		return err
 	}
-	w.frame.Store(f)
-	if w.failed != "" {
-		w.o.Logger.Info("wrap: the app's page works again; the reset pages wear it", "url", w.o.URL.String())
+	if w.frame.Swap(f) == nil {
+		// The first copy, or the first since a failure: once, not on every refresh.
+		w.o.Logger.Info("wrap: the reset pages wear the app's page", "url", w.o.URL.String())
 	}
 	w.failed = ""
 	return nil

@@ -47,7 +47,7 @@ func checkLook(o *Options) error {
 type MailData struct {
 	Site     string // the site's name, e.g. "Example App"
 	Brand    string // the name in the HTML mail's header (default Site)
-	Logo     string // the app's logo, an absolute URL, shown instead of Brand; may be empty
+	Logo     string // the app's logo, an absolute URL, shown before Brand; may be empty
 	Accent   string // the button's colour, "#rrggbb"
 	Name     string // the account's name, may be empty
 	Email    string // the stored address

@@ -53,8 +53,7 @@ type Options struct {
 	Prefix    string // default "/pwreset"
 	Site      string // the site's name in mail; default the public host
 	// Brand, LogoURL and AccentColor give the HTML mail the pages' look: the name in its
-	// header (default Site), the logo shown there instead (an absolute http(s) URL, with
-	// Brand as its text alternative) and the button's colour ("#rrggbb"; default
+	// header (default Site), the logo shown before it (an absolute http(s) URL) and the button's colour ("#rrggbb"; default
 	// [DefaultAccentColor]). Text mail stays plain.
 	Brand       string
 	LogoURL     string

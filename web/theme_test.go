@@ -74,8 +74,8 @@ func TestThemedPages(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "style-src 'self';") || !strings.Contains(csp, "img-src 'self';") {
 		t.Errorf("Content-Security-Policy = %q, want same-origin styles and images only", csp)
 	}
-	if !strings.Contains(body, `<img class="logo" src="/static/logo.png" alt="Example">`) {
-		t.Errorf("page has no logo with the brand as its alt text:\n%s", body)
+	if !strings.Contains(body, `<a class="brand" href="/"><img class="logo" src="/static/logo.png" alt="">Example</a>`) {
+		t.Errorf("page has no logo beside the brand:\n%s", body)
 	}
 	if !strings.Contains(body, "<title>Reset your password · Example App</title>") {
 		t.Errorf("the title should keep site_name:\n%s", body)

@@ -59,8 +59,8 @@ type Options struct {
 	// home page, "/".
 	SignInURL string
 	// Brand is the name in the pages' header; default Site. LogoURL, a same-origin path of
-	// the app (see [CheckLocalPath]) such as "/static/logo.png", shows the app's logo there
-	// instead, with Brand as its text alternative.
+	// the app (see [CheckLocalPath]) such as "/static/logo.png", shows the app's logo before
+	// it (decorative: the name beside it says what it is).
 	Brand   string
 	LogoURL string
 	// AccentColor ("#rrggbb") colours buttons, links and the brand name; it must pass
