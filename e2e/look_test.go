@@ -22,13 +22,13 @@ import (
 // lookApp is one example app for TestAppLook: how to start it, and its [ui] settings.
 type lookApp struct {
 	name, site string
-	start     func(t *testing.T) (upstream, driver, dsn string)
-	loginPath string
-	ui        string // the [ui] keys of the themed pages
+	start      func(t *testing.T) (upstream, driver, dsn string)
+	loginPath  string
+	ui         string // the [ui] keys of the themed pages
 }
 
 var lookApps = []lookApp{
-	{name: "flask", site: "Example Flask App", start: startFlaskExample, loginPath: "/login", ui: `brand = "Example Flask App"   # site_name too: brand shows what it sets
+	{name: "flask", site: "Example Flask App", start: startFlaskExample, loginPath: "/login", ui: `brand = "Example Flask App"
 logo_url = "/static/logo.svg"
 accent_color = "#0f766e"
 stylesheets = ["/static/app.css"]
