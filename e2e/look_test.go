@@ -80,8 +80,13 @@ func TestAppLook(t *testing.T) {
 					}
 					return checkLook(ctx, j, mode.name == "wrapped")
 				})
+				// Themed pages ask for an address without an account; wrapped ones go all the way.
+				email := "nobody@example.com"
+				if mode.name == "wrapped" {
+					email = "alice@example.com"
+				}
 				j.step("ask for a link", func(ctx context.Context) error {
-					if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#email"), "nobody@example.com")); err != nil {
+					if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#email"), email)); err != nil {
 						return err
 					}
 					resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form[action="/pwreset"] button[type=submit]`)))
@@ -90,6 +95,9 @@ func TestAppLook(t *testing.T) {
 					}
 					return checkLook(ctx, j, mode.name == "wrapped")
 				})
+				if mode.name == "wrapped" {
+					finishWrapped(t, j, mailpitBox{mp}, app, name)
+				}
 				j.step("no errors in the logs", func(context.Context) error {
 					return problemsErr(logProblems(gate.out.String(), resetgateBad...))
 				})
@@ -101,6 +109,64 @@ func TestAppLook(t *testing.T) {
 			}
 		})
 	}
+}
+
+// finishWrapped reads the reset mail (in the app's brand and colour), opens its link and sets
+// a new password, each page wrapped in the app's page, then reads the password-changed mail.
+func finishWrapped(t *testing.T, j *journey, box mailbox, app lookApp, name string) {
+	t.Helper()
+	var link string
+	j.step("read the branded reset mail", func(ctx context.Context) error {
+		msgs, err := box.wait(ctx, 1)
+		if err != nil {
+			return err
+		}
+		m := msgs[0]
+		if link, _, err = resetLink(m, j.sc.public, j.sc.prefix); err != nil {
+			return err
+		}
+		return checkMailLook(m, app, j.sc.public.String())
+	})
+	j.step("open the link", func(ctx context.Context) error {
+		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(link))
+		if err := j.resetPage(ctx, resp, err, name+"-new-password", "/pwreset/new", 200, "Choose a new password"); err != nil {
+			return err
+		}
+		return checkLook(ctx, j, true)
+	})
+	j.step("set a new password", func(ctx context.Context) error {
+		if err := j.fillPasswords(ctx, goodPassword); err != nil {
+			return err
+		}
+		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form[action="/pwreset/new"] button[type=submit]`)))
+		if err := j.resetPage(ctx, resp, err, name+"-done", "/pwreset/done", 200, "Your password was changed"); err != nil {
+			return err
+		}
+		return checkLook(ctx, j, true)
+	})
+	j.step("read the branded password-changed mail", func(ctx context.Context) error {
+		msgs, err := box.wait(ctx, 2)
+		if err != nil {
+			return err
+		}
+		return checkMailLook(msgs[1], app, j.sc.public.String())
+	})
+}
+
+// checkMailLook checks that an HTML mail wears the app's brand, logo (absolute, from
+// public_url) and accent colour, and that its text part stays plain.
+func checkMailLook(m *message, app lookApp, public string) error {
+	var problems []string
+	accent := app.ui[strings.Index(app.ui, "#") : strings.Index(app.ui, "#")+7]
+	for _, want := range []string{app.site, `src="` + strings.TrimSuffix(public, "/") + `/static/logo.svg"`, accent} {
+		if !strings.Contains(m.html, want) {
+			problems = append(problems, fmt.Sprintf("the HTML part lacks %q", want))
+		}
+	}
+	if strings.Contains(m.text, "#") || strings.Contains(m.text, "<") {
+		problems = append(problems, "the text part is not plain:\n"+m.text)
+	}
+	return problemsErr(problems)
 }
 
 // checkLook checks the current page's [ui] look: the logo and the app's stylesheet when
