@@ -46,11 +46,12 @@ func CheckAccent(color string) error {
 }
 
 // themeCSS is the stylesheet that applies the accent colour. It is a file of its own rather
-// than inline style, so the pages' CSP keeps style-src 'self' (no 'unsafe-inline').
+// than inline style, so the pages' CSP keeps style-src 'self' (no 'unsafe-inline'). Its custom
+// properties are resetgate's own (--rg-…), so that they cannot collide with the app's.
 func themeCSS(color string) []byte {
 	c := contrast.MustParse(color) // checked by New
-	return fmt.Appendf(nil, "/* [ui] accent_color */\n:root { --accent: %s; --accent-hover: %s; }\n"+
-		"@media (prefers-color-scheme: light) { :root { --link: %[1]s; --brand-fg: %[1]s; } }\n"+
+	return fmt.Appendf(nil, "/* [ui] accent_color */\n:root { --rg-accent: %s; --rg-accent-hover: %s; }\n"+
+		"@media (prefers-color-scheme: light) { :root { --rg-link: %[1]s; --rg-brand-fg: %[1]s; } }\n"+
 		"/* wrap mode: the buttons in the app's page */\n"+
 		".resetgate-page button, .resetgate-page .button { background: %[1]s; color: #ffffff; border: 0; border-radius: .375rem; padding: .625rem 1.25rem; text-decoration: none; }\n"+
 		".resetgate-page button:hover, .resetgate-page .button:hover { background: %[2]s; }\n", c, c.Darken(0.15))

@@ -92,7 +92,7 @@ func TestThemedPages(t *testing.T) {
 	}
 	resp, css := s.do(t, c, "GET", hrefs[1], "")
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") ||
-		!strings.Contains(css, "--accent: #0b5fff;") || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		!strings.Contains(css, "--rg-accent: #0b5fff;") || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("GET %s = %d %q:\n%s", hrefs[1], resp.StatusCode, resp.Header, css)
 	}
 }
