@@ -44,6 +44,7 @@ type app struct {
 	svc     *reset.Service
 	proxy   *proxy.Proxy
 	web     *web.Handler
+	wrap    *apphtml.Wrapper // [ui] wrap mode; nil when off
 	metrics *metrics
 	abuse   AbuseConfig // the [abuse] settings of the guard in use (changed on SIGHUP)
 	health  *health
@@ -171,6 +172,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		Checker:   strength.New(strength.Options{MinScore: cfg.Reset.MinStrength, ContextWords: []string{site, cfg.public.Hostname()}}),
 		PublicURL: cfg.PublicURL, Prefix: cfg.Prefix, Site: site, CaseSensitiveEmail: cfg.Users.CaseSensitive,
 		Usernames:   cfg.Users.UsernameColumn != "",
+		Brand: cfg.brand(), LogoURL: cfg.logoURL(), AccentColor: cfg.UI.AccentColor,
 		TokenTTL:    cfg.Reset.TokenTTL.Duration,
 		MinPassword: cfg.Reset.MinPasswordLength, MaxPassword: cfg.Reset.MaxPasswordLength,
 		PerEmail: cfg.rates["limits.per_email"], PerIP: cfg.rates["limits.per_ip"],
@@ -219,11 +221,20 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		return nil, err
 	}
 	var pages = webTemplates(cfg)
-	if a.web, err = web.New(web.Options{
+	wo := web.Options{
 		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: a.proxy,
 		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, SignInURL: cfg.signInURL(), Templates: pages, Logger: log,
 		Challenge: guard,
-	}); err != nil {
+
+		Brand: cfg.brand(), LogoURL: cfg.UI.LogoURL, AccentColor: cfg.UI.AccentColor, Stylesheets: cfg.UI.Stylesheets,
+	}
+	if a.wrap, err = cfg.newWrapper(log); err != nil {
+		return nil, fmt.Errorf("ui.wrap_path: %w", err)
+	}
+	if a.wrap != nil {
+		wo.Frame = a.wrap // fetched by serve (a.wrap.Run); until then the plain pages
+	}
+	if a.web, err = web.New(wo); err != nil {
 		return nil, err
 	}
 	a.abuse = cfg.Abuse

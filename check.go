@@ -82,6 +82,15 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 		start = time.Now()
 		report("hooks", start, dialURL(ctx, "webhook receiver", h.url), fmt.Sprintf("%s receiver %s accepts connections; nothing sent", h.event, h.where()))
 	}
+	if w, err := cfg.newWrapper(nil); err == nil && w != nil {
+		// A page that cannot be worn only means the plain pages: a warning, not a failure.
+		start = time.Now()
+		if err := w.Refresh(ctx); err != nil {
+			fmt.Fprintf(env.stdout, "warn  %-12s %s: %v (the reset pages will use their plain layout)\n", "ui.wrap_path", cfg.UI.WrapPath, err)
+		} else {
+			report("ui.wrap_path", start, nil, cfg.UI.WrapPath+" fetched as an anonymous visitor; "+cfg.UI.WrapSelector+" found")
+		}
+	}
 
 	start = time.Now()
 	report("data_dir", start, checkWritable(cfg.DataDir), cfg.DataDir+" is writable")

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"resetgate/apphtml"
 	"resetgate/reset"
 	"resetgate/reset/ldap"
 	"resetgate/reset/webhook"
@@ -37,6 +38,7 @@ type Config struct {
 	Proxy  ProxyConfig  `toml:"proxy"`
 	Hooks  HooksConfig  `toml:"hooks"`
 	Abuse  AbuseConfig  `toml:"abuse"`
+	UI     UIConfig     `toml:"ui"`
 
 	// Filled by Load and validate, not read from the file.
 	path   string
@@ -96,6 +98,7 @@ func defaultConfig() Config {
 		Proxy: ProxyConfig{BodyIdleTimeout: duration{30 * time.Second}, BodyMinRate: 500, BufferMax: size{16 << 20}},
 		Hooks: HooksConfig{Timeout: duration{webhook.DefaultTimeout}, MaxAttempts: reset.DefaultMaxAttempts},
 		Abuse: defaultAbuse(),
+		UI:    UIConfig{WrapSelector: apphtml.DefaultWrapSelector},
 	}
 }
 
@@ -153,4 +156,5 @@ func (c *Config) validate(getenv func(string) string, bad complain) {
 	c.Admin.validate(getenv, bad)
 	c.Hooks.validate(getenv, bad)
 	c.autoRate = c.Abuse.validate(getenv, bad)
+	c.UI.validate(c.Prefix, bad)
 }

@@ -61,6 +61,7 @@ func TestShippedConfigLoads(t *testing.T) {
 		{"proxy.buffer_max", cfg.Proxy.BufferMax, def.Proxy.BufferMax},
 		{"proxy.allow_underscore_headers", cfg.Proxy.AllowUnderscoreHeaders, def.Proxy.AllowUnderscoreHeaders},
 		{"abuse", cfg.Abuse, def.Abuse},
+		{"ui.wrap_selector", cfg.UI.WrapSelector, def.UI.WrapSelector},
 	} {
 		if c.got != c.want {
 			t.Errorf("config.toml sets %s = %v, but the default is %v", c.key, c.got, c.want)

@@ -144,6 +144,9 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 	var wg sync.WaitGroup
 	wg.Go(func() { a.svc.Run(workCtx) })
 	wg.Go(func() { a.svc.RunSweeper(workCtx, sweepInterval) })
+	if a.wrap != nil {
+		wg.Go(func() { a.wrap.Run(workCtx) })
+	}
 	hup := watchHUP(workCtx, func() { a.reload(certs) })
 
 	errc := make(chan error, 2)
@@ -221,8 +224,8 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
 }
 
 // reload applies SIGHUP: the config file's non-structural settings (log level, access log,
-// limits, token lifetime, password lengths), page and mail templates, and renewed TLS
-// certificates. Structural settings (addresses, database, store, mail transport) need a
+// limits, token lifetime, password lengths), page and mail templates, renewed TLS
+// certificates, and a fresh copy of the app's [ui] wrap_path page. Structural settings (addresses, database, store, mail transport) need a
 // restart; reload says which of them changed. On any error the running settings stay.
 func (a *app) reload(certs *certReloader) {
 	if a.cfg.path != "" && a.cfg.path != demoConfigPath {
@@ -232,6 +235,9 @@ func (a *app) reload(certs *certReloader) {
 		a.log.Error("reload: page templates kept as they were", "err", err)
 	} else {
 		a.log.Info("reload: page templates reloaded")
+	}
+	if a.wrap != nil {
+		a.wrap.Kick() // fetch the app's wrap_path page again now
 	}
 	if certs != nil {
 		if err := certs.load(); err != nil {
@@ -311,7 +317,7 @@ func structuralChanges(old, new *Config) []string {
 		{"reset.templates_dir", old.Reset.TemplatesDir, new.Reset.TemplatesDir},
 		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
 		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},
-		{"proxy", fmt.Sprint(old.Proxy), fmt.Sprint(new.Proxy)},
+		{"proxy", fmt.Sprint(old.Proxy), fmt.Sprint(new.Proxy)}, {"ui", fmt.Sprint(old.UI), fmt.Sprint(new.UI)},
 		{"reset.wasnt_me_ttl", old.Reset.WasntMeTTL, new.Reset.WasntMeTTL}, {"hooks", fmt.Sprint(old.Hooks), fmt.Sprint(new.Hooks)},
 	} {
 		if c.a != c.b {

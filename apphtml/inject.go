@@ -1,9 +1,11 @@
 // Package apphtml reads and rewrites the legacy app's own HTML pages, so that resetgate feels
 // like part of the app without a change to it: it adds the "Forgot your password?" link to
-// the app's sign-in page.
+// the app's sign-in page ([Injector]), and it lets resetgate's pages wear one of the app's
+// pages around them ([Wrapper], wrap mode).
 //
-// It sits beside the proxy: main hands [Injector.ModifyResponse] to the proxy's
-// ReverseProxy, and the proxy knows nothing of resets. It imports neither reset nor web.
+// It sits beside the proxy and the pages: main hands [Injector.ModifyResponse] to the proxy's
+// ReverseProxy, and a [Wrapper] to package web as its Frame; the proxy knows nothing of
+// resets, and web nothing of this package. It imports neither reset nor web.
 //
 // The rewrite is a splice, not a re-rendering: the page is parsed with a real HTML5 parser
 // (golang.org/x/net/html) to find the anchor element, then the snippet is inserted at the byte

@@ -184,6 +184,7 @@ type gateOptions struct {
 	smtpHost                    string
 	smtpPort                    int
 	loginPath                   string // the app's sign-in page, which gets the reset link
+	extra                       string // more of the config file, e.g. a [ui] section
 }
 
 // gateConfig is a complete config file as an operator writes it for an app on this machine;
@@ -230,7 +231,7 @@ func startResetgate(t *testing.T, o gateOptions) (*url.URL, *proc) {
 		public = &url.URL{Scheme: "http", Host: net.JoinHostPort("localhost", strconv.Itoa(port))}
 		cfg := filepath.Join(dir, fmt.Sprintf("config-%d.toml", port))
 		body := fmt.Sprintf(gateConfig, port, public.String(), o.upstream, filepath.Join(dir, "data"), o.site,
-			o.driver, o.site, o.smtpHost, o.smtpPort, o.loginPath)
+			o.driver, o.site, o.smtpHost, o.smtpPort, o.loginPath) + o.extra
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
+	"net/url"
+	"regexp"
 	"strings"
 	texttemplate "text/template"
 )
@@ -14,9 +16,39 @@ import (
 //go:embed mailtmpl
 var builtinMail embed.FS
 
+// DefaultAccentColor is the HTML mail's button colour when none is configured: the pages' own.
+const DefaultAccentColor = "#1a56db"
+
+// accentRe is the only shape of colour the HTML mail takes, so that nothing but a colour can
+// reach its style attributes.
+var accentRe = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// checkLook fills in and checks the HTML mail's Brand, LogoURL and AccentColor.
+func checkLook(o *Options) error {
+	if o.Brand == "" {
+		o.Brand = o.Site
+	}
+	if o.AccentColor == "" {
+		o.AccentColor = DefaultAccentColor
+	}
+	if !accentRe.MatchString(o.AccentColor) {
+		return fmt.Errorf("reset: accent colour %q must be written as #rrggbb or #rgb", o.AccentColor)
+	}
+	if o.LogoURL != "" {
+		l, err := url.Parse(o.LogoURL)
+		if err != nil || (l.Scheme != "http" && l.Scheme != "https") || l.Host == "" || strings.ContainsAny(o.LogoURL, "\"'<> ") {
+			return fmt.Errorf("reset: logo URL %q must be an absolute http(s) URL", o.LogoURL)
+		}
+	}
+	return nil
+}
+
 // MailData is what the mail templates see.
 type MailData struct {
 	Site     string // the site's name, e.g. "Example App"
+	Brand    string // the name in the HTML mail's header (default Site)
+	Logo     string // the app's logo, an absolute URL, shown before Brand; may be empty
+	Accent   string // the button's colour, "#rrggbb"
 	Name     string // the account's name, may be empty
 	Email    string // the stored address
 	Link     string // the reset link (reset mail only)
@@ -71,7 +103,7 @@ func LoadMailTemplates(dir fs.FS) (*MailTemplates, error) {
 				mt.html[kind] = t
 			}
 		}
-		sample := MailData{Site: "Example", Name: "Ada", Email: "ada@example.com", Link: "https://example.com/pwreset/x",
+		sample := MailData{Site: "Example", Brand: "Example", Logo: "https://example.com/logo.png", Accent: DefaultAccentColor, Name: "Ada", Email: "ada@example.com", Link: "https://example.com/pwreset/x",
 			ResetURL: "https://example.com/pwreset", Valid: "1 hour", WasntMe: "https://example.com/pwreset/wasnt-me/x", WasntMeValid: "7 days", IP: "192.0.2.1", Time: "Mon, 02 Jan 2006 15:04 UTC"}
 		if _, err := mt.render(kind, "nobody@example.com", sample); err != nil {
 			return nil, err

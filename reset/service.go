@@ -57,6 +57,12 @@ type Options struct {
 	PublicURL string // scheme://host[:port][/path] that every link starts with; never a request's Host
 	Prefix    string // default "/pwreset"
 	Site      string // the site's name in mail; default the public host
+	// Brand, LogoURL and AccentColor give the HTML mail the pages' look: the name in its
+	// header (default Site), the logo shown before it (an absolute http(s) URL) and the button's colour ("#rrggbb"; default
+	// [DefaultAccentColor]). Text mail stays plain.
+	Brand       string
+	LogoURL     string
+	AccentColor string
 
 	TokenTTL       time.Duration // default 1h, at most 24h
 	MinPassword    int           // characters (code points); default 8
@@ -179,6 +185,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Site == "" {
 		o.Site = u.Hostname()
+	}
+	if err := checkLook(&o); err != nil {
+		return nil, err
 	}
 	if o.TokenTTL == 0 {
 		o.TokenTTL = DefaultTokenTTL

@@ -16,6 +16,7 @@ type challengeView struct {
 	SiteKey string
 	Script  string // captcha: the provider's script
 	Module  bool
+	csp     map[string]string // captcha: the sources its widget needs, per CSP directive
 }
 
 // requestPage renders the request form with status, the address and problems, and a fresh
@@ -32,7 +33,7 @@ func (h *Handler) requestPage(w http.ResponseWriter, r *http.Request, status int
 		}
 		p.Challenge = &challengeView{PoW: wd.PoW, SiteKey: wd.SiteKey}
 		if c := wd.Captcha; c != nil {
-			p.Challenge.Class, p.Challenge.Script, p.Challenge.Module = c.Class, c.Script, c.Module
+			p.Challenge.Class, p.Challenge.Script, p.Challenge.Module, p.Challenge.csp = c.Class, c.Script, c.Module, c.CSP
 			w.Header().Set("Content-Security-Policy", csp(c.CSP))
 		}
 	}

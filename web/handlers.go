@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -223,6 +224,14 @@ func (h *Handler) handleStatic(static fs.FS) http.Handler {
 		}
 		// URLs carry a content hash (see Handler.assets), so the files can be cached for good.
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		if name == "theme.css" {
+			w.Header().Set("Content-Type", "text/css; charset=utf-8")
+			w.Header().Set("Content-Length", strconv.Itoa(len(h.theme)))
+			if r.Method != http.MethodHead {
+				w.Write(h.theme)
+			}
+			return
+		}
 		files.ServeHTTP(w, r)
 	})
 }

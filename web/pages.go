@@ -58,7 +58,7 @@ func parsePages(override fs.FS, assets map[string]string) (pageSet, error) {
 		}
 		// Render once with sample data so that a broken override fails at start-up (or on
 		// reload), not in front of a user.
-		if err := t.ExecuteTemplate(new(bytes.Buffer), "layout", page{Title: "t", Site: "s", Prefix: "/p", Rules: reset.PasswordRules{Min: 8, Max: 128}}); err != nil {
+		if err := t.ExecuteTemplate(new(bytes.Buffer), "layout", page{Title: "t", Site: "s", Brand: "b", Prefix: "/p", Rules: reset.PasswordRules{Min: 8, Max: 128}}); err != nil {
 			return nil, fmt.Errorf("web: template %s.html: %w", name, err)
 		}
 		ps[name] = t
@@ -89,6 +89,12 @@ type page struct {
 	// State is the "this wasn't me" page's: confirm, done, already, or (empty) invalid; Link
 	// is the sealed link the confirm form posts back.
 	State, Link string
+	// Brand, Logo, Theme and Stylesheets are [ui]: the header's name, the app's logo, whether
+	// theme.css exists, and the app's stylesheets.
+	Brand       string
+	Logo        string
+	Theme       bool
+	Stylesheets []string
 }
 
 // render writes the page with the given status. Templates render into a buffer first, so a
@@ -96,18 +102,35 @@ type page struct {
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Site, p.Prefix, p.SignIn = h.o.Site, h.o.Prefix, h.o.SignInURL
 	p.Usernames = h.o.Service.AcceptsUsernames()
+	p.Brand, p.Logo, p.Theme, p.Stylesheets = h.o.Brand, h.o.LogoURL, h.theme != nil, h.o.Stylesheets
+	t := (*h.pages.Load())[name]
+	if h.o.Frame != nil {
+		body, csp, ok, err := h.framedPage(t, p)
+		if err == nil && ok {
+			w.Header().Set("Content-Security-Policy", csp)
+			h.write(w, status, body)
+			return
+		}
+		if err != nil {
+			h.log.ErrorContext(r.Context(), "page failed to render", "page", name, "err", err)
+		}
+	}
 	var buf bytes.Buffer
-	if err := (*h.pages.Load())[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.log.ErrorContext(r.Context(), "page failed to render", "page", name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
 		fmt.Fprintln(w, "Something went wrong on our side. Please try again in a minute.")
 		return
 	}
+	h.write(w, status, buf.Bytes())
+}
+
+func (h *Handler) write(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
 }
 
 // errorPages is the one table from status to what the user reads.

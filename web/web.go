@@ -60,6 +60,20 @@ type Options struct {
 	// rules of AfterResetURL. Empty: no sign-in page is known, and both point to the app's
 	// home page, "/".
 	SignInURL string
+	// Brand is the name in the pages' header; default Site. LogoURL, a same-origin path of
+	// the app (see [CheckLocalPath]) such as "/static/logo.png", shows the app's logo before
+	// it (decorative: the name beside it says what it is).
+	Brand   string
+	LogoURL string
+	// AccentColor ("#rrggbb") colours buttons, links and the brand name; it must pass
+	// [CheckAccent]. Empty: resetgate's own blue.
+	AccentColor string
+	// Stylesheets are the app's own CSS files, same-origin paths linked after resetgate's
+	// stylesheet so that they win.
+	Stylesheets []string
+	// Frame, when set, renders every page inside the app's own page (wrap mode); whenever it
+	// has no frame, the plain layout is used.
+	Frame Frame
 	// Templates, when set, overrides the embedded page templates file by file.
 	Templates fs.FS
 	Logger    *slog.Logger
@@ -75,16 +89,18 @@ type Options struct {
 // Handler dispatches by path, before any router: the reset area to resetgate's pages,
 // everything else to the upstream unchanged.
 type Handler struct {
-	o       Options
-	log     *slog.Logger
-	pages   atomic.Pointer[pageSet]
-	guard   atomic.Pointer[challenge.Guard]
-	app     http.Handler // the pages, behind the CSRF guard and the security headers
-	refused http.Handler
-	cookies *sessions.CookieStore
-	cookie  string
-	assets  map[string]string // file name → URL with a content hash, for long-lived caching
-	secure  bool
+	o        Options
+	log      *slog.Logger
+	pages    atomic.Pointer[pageSet]
+	guard    atomic.Pointer[challenge.Guard]
+	app      http.Handler // the pages, behind the CSRF guard and the security headers
+	refused  http.Handler
+	cookies  *sessions.CookieStore
+	cookie   string
+	assets   map[string]string // file name → URL with a content hash, for long-lived caching
+	theme    []byte            // theme.css, generated from AccentColor; nil without one
+	wrapHead []byte            // what a Frame's <head> gets
+	secure   bool
 }
 
 // New checks o, parses the templates (failing fast on any error) and returns the handler.
@@ -100,6 +116,17 @@ func New(o Options) (*Handler, error) {
 	}
 	if o.Site == "" {
 		o.Site = o.PublicURL.Hostname()
+	}
+	if o.Brand == "" {
+		o.Brand = o.Site
+	}
+	if err := CheckAccent(o.AccentColor); err != nil {
+		return nil, fmt.Errorf("web: accent colour: %w", err)
+	}
+	for _, p := range append([]string{o.LogoURL}, o.Stylesheets...) {
+		if err := CheckLocalPath(p, o.Prefix); p != "" && err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -138,6 +165,12 @@ func New(o Options) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: static files: %w", err)
 	}
+	if o.AccentColor != "" {
+		h.theme = themeCSS(o.AccentColor)
+		sum := sha256.Sum256(h.theme)
+		h.assets["theme.css"] = o.Prefix + "/static/theme.css?v=" + hex.EncodeToString(sum[:6])
+	}
+	h.wrapHead = h.buildWrapHead()
 	if err := h.Reload(); err != nil {
 		return nil, err
 	}

@@ -182,7 +182,7 @@ func TestPages(t *testing.T) {
 		{"refused spelling", "GET", "//pwreset/new", "", 404, "", "Page not found"},
 		{"PUT", "PUT", "/pwreset", "", 405, "", ""},
 		{"DELETE on new", "DELETE", "/pwreset/new", "", 405, "", ""},
-		{"static", "GET", "/pwreset/static/style.css", "", 200, "", "--accent"},
+		{"static", "GET", "/pwreset/static/style.css", "", 200, "", "--rg-accent"},
 		{"static missing", "GET", "/pwreset/static/nope.css", "", 404, "", ""},
 		{"static directory", "GET", "/pwreset/static/", "", 404, "", ""},
 	}

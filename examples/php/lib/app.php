@@ -65,15 +65,14 @@ function page_start(string $title): void
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>{$title} · Example PHP App</title>
-    <style>
-      body { font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
-      label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
-      input { width: 100%; padding: .5rem; font: inherit; box-sizing: border-box; }
-      button { margin-top: 1rem; padding: .6rem 1rem; font: inherit; }
-      .error { color: #b00020; }
-    </style>
+    <link rel="stylesheet" href="/static/app.css">
     </head>
     <body>
+    <header class="top">
+      <a class="brand" href="/"><img src="/static/logo.svg" alt="" width="28" height="28"> Example PHP App</a>
+      <nav><a href="/">Your account</a> <a href="/login.php">Sign in</a></nav>
+    </header>
+    <main>
     <h1>{$title}</h1>
 
     HTML;
@@ -81,5 +80,5 @@ function page_start(string $title): void
 
 function page_end(): void
 {
-    echo "</body>\n</html>\n";
+    echo "</main>\n<footer class=\"bottom\"><p>Example PHP App · a legacy app that knows nothing of password resets</p></footer>\n</body>\n</html>\n";
 }
