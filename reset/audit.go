@@ -26,6 +26,7 @@ const (
 	AuditLinkOpened      = "link.opened"      // a link was opened: ok, expired, used
 	AuditPasswordChanged = "password.changed" // a new password was written
 	AuditPasswordRefused = "password.refused" // a new password was refused (policy)
+	AuditWasntMe         = "reset.wasnt_me"   // the owner confirmed "this wasn't me" in the changed notice
 )
 
 // AuditTrail keeps the newest audit events, for operators ([Store]).

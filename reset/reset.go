@@ -85,6 +85,18 @@ type User struct {
 	PasswordHash string // the current hash, in the app's own format
 }
 
+// OnlyUser returns the one account of a lookup's matches: ErrUserNotFound when there is none
+// and ErrAmbiguousUser when there are several, so that no lookup ever picks one of many.
+func OnlyUser(found []User) (User, error) {
+	switch len(found) {
+	case 0:
+		return User{}, ErrUserNotFound
+	case 1:
+		return found[0], nil
+	}
+	return User{}, ErrAmbiguousUser
+}
+
 // Users is the legacy app's own account store (reset/sqldb).
 type Users interface {
 	// FindUser returns the one account whose stored address matches email, which the caller

@@ -225,6 +225,7 @@ func (s *Service) ConfirmWasntMe(ctx context.Context, raw, clientIP string) erro
 	}
 	s.observe(EventWasntMe)
 	s.log.WarnContext(ctx, "this-wasn't-me confirmed: sessions ended, pending links voided, a fresh reset link queued", "event", "reset.wasnt_me", "ip", clientIP, "user_id", w.userID, "outcome", "confirmed", "sessions_ended", ended, "links_voided", voided, "notice", w.notice)
+	s.audit(ctx, AuditEvent{Event: AuditWasntMe, Outcome: "confirmed", UserID: w.userID, IP: clientIP})
 	s.Wake()
 	return nil
 }
@@ -248,17 +249,9 @@ func (s *Service) handleWasntMe(ctx context.Context, j Job) error {
 			return nil
 		}
 	}
-	if err := s.budget(ctx, u.Email); err != nil {
+	if err := s.mailLink(ctx, u, j.ClientIP); err != nil {
 		return err
 	}
-	_, msg, err := s.issue(ctx, u, j.ClientIP)
-	if err != nil {
-		return err
-	}
-	if err := s.mailer.Send(ctx, msg); err != nil {
-		return err
-	}
-	s.observe(EventMailSent)
 	s.log.InfoContext(ctx, "fresh reset link sent after this-wasn't-me", "event", "mail", "kind", j.Kind, "job", j.ID, "ip", j.ClientIP, "user_id", u.ID, "outcome", "sent")
 	return nil
 }

@@ -257,12 +257,23 @@ func (s *Service) handleReset(ctx context.Context, j Job) error {
 			return nil
 		}
 	}
+	if err := s.mailLink(ctx, u, j.ClientIP); err != nil {
+		return err
+	}
+	s.observe(EventResetHandled)
+	s.log.InfoContext(ctx, "reset link sent", "event", "mail", "kind", j.Kind, "job", j.ID, "ip", j.ClientIP, "user_id", u.ID, "outcome", "sent")
+	s.auditRequest(ctx, j, u, "sent")
+	return nil
+}
+
+// mailLink mails u a fresh reset link, within the mail budgets. A fresh token on every
+// attempt: the raw token exists only in the mail, never in the queue (SECURITY.md RQ-TOK-02),
+// and the newest one voids the earlier ones.
+func (s *Service) mailLink(ctx context.Context, u User, clientIP string) error {
 	if err := s.budget(ctx, u.Email); err != nil {
 		return err
 	}
-	// A fresh token on every attempt: the raw token exists only in the mail, never in the
-	// queue (SECURITY.md RQ-TOK-02), and the newest one voids the earlier ones.
-	_, msg, err := s.issue(ctx, u, j.ClientIP)
+	_, msg, err := s.issue(ctx, u, clientIP)
 	if err != nil {
 		return err
 	}
@@ -270,9 +281,6 @@ func (s *Service) handleReset(ctx context.Context, j Job) error {
 		return err
 	}
 	s.observe(EventMailSent)
-	s.observe(EventResetHandled)
-	s.log.InfoContext(ctx, "reset link sent", "event", "mail", "kind", j.Kind, "job", j.ID, "ip", j.ClientIP, "user_id", u.ID, "outcome", "sent")
-	s.auditRequest(ctx, j, u, "sent")
 	return nil
 }
 

@@ -61,14 +61,7 @@ func (u *Users) FindUser(ctx context.Context, email string) (reset.User, error) 
 			found = append(found, x)
 		}
 	}
-	switch len(found) {
-	case 0:
-		return reset.User{}, reset.ErrUserNotFound
-	case 1:
-		return found[0], nil
-	default:
-		return reset.User{}, reset.ErrAmbiguousUser
-	}
+	return reset.OnlyUser(found)
 }
 
 // UserByID returns the account with the given id, or ErrUserNotFound.

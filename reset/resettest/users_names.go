@@ -32,12 +32,5 @@ func (u *Users) FindUsername(ctx context.Context, name string) (reset.User, erro
 			found = append(found, x)
 		}
 	}
-	switch len(found) {
-	case 0:
-		return reset.User{}, reset.ErrUserNotFound
-	case 1:
-		return found[0], nil
-	default:
-		return reset.User{}, reset.ErrAmbiguousUser
-	}
+	return reset.OnlyUser(found)
 }

@@ -367,13 +367,7 @@ func (u *Users) FindUser(ctx context.Context, email string) (reset.User, error) 
 			found = append(found, c)
 		}
 	}
-	switch len(found) {
-	case 0:
-		return reset.User{}, reset.ErrUserNotFound
-	case 1:
-		return found[0], nil
-	}
-	return reset.User{}, reset.ErrAmbiguousUser
+	return reset.OnlyUser(found)
 }
 
 // FindUsername returns the one account whose stored username is name under
@@ -421,13 +415,7 @@ func (u *Users) FindUsername(ctx context.Context, name string) (reset.User, erro
 	if err := rows.Err(); err != nil {
 		return reset.User{}, u.fail(st.key, err)
 	}
-	switch len(found) {
-	case 0:
-		return reset.User{}, reset.ErrUserNotFound
-	case 1:
-		return found[0], nil
-	}
-	return reset.User{}, reset.ErrAmbiguousUser
+	return reset.OnlyUser(found)
 }
 
 func (u *Users) sameEmail(stored, email string) bool {
