@@ -68,8 +68,13 @@ func redactPath(prefix string, route web.Route, p string) string {
 		}
 		return p
 	}
-	switch first, _, _ := strings.Cut(rest, "/"); first {
+	switch first, more, _ := strings.Cut(rest, "/"); first {
 	case "", "sent", "new", "done", "invalid", "static":
+		return p
+	case "wasnt-me":
+		if more != "" {
+			return prefix + "/wasnt-me/{link}" // the sealed this-wasn't-me link is a secret too
+		}
 		return p
 	}
 	if reset.ValidTokenShape(rest) || route == web.Refused {
