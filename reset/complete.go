@@ -130,6 +130,7 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 	s.observe(EventPasswordChanged)
 	s.log.InfoContext(ctx, "password changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "changed", "scheme", scheme)
 	s.spend(wctx, p.Token, mark)
+	s.afterReset(wctx, u.ID, clientIP)
 	s.Wake()
 	return p, nil
 }

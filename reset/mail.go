@@ -24,6 +24,9 @@ type MailData struct {
 	Valid    string // how long the link works, e.g. "1 hour"
 	IP       string // the client address of the request
 	Time     string // when, in UTC, e.g. "Mon, 02 Jan 2006 15:04 UTC"
+	// SessionsEnded says that the reset ended the account's other sign-ins (session
+	// tracking is on); "changed" mail only.
+	SessionsEnded bool
 }
 
 // MailTemplates renders the two messages resetgate sends: "reset" (the link) and "changed"

@@ -73,6 +73,11 @@ type Options struct {
 	Now            func() time.Time
 	Logger         *slog.Logger // default slog.Default()
 	Observe        func(Event)  // called for every [Event]; nil: none
+	// Sessions, when set, is where the app's session cookies are bound (issue 11): a
+	// completed reset revokes every session bound to the account. nil: no tracking.
+	Sessions SessionStore
+	// SessionMaxAge is how long a revoked session stays refused; default 720h.
+	SessionMaxAge time.Duration
 	ObserveHashing func(time.Duration)
 }
 
@@ -109,6 +114,10 @@ const (
 	EventPasswordChanged  Event = "password_changed"
 	EventPasswordRefused  Event = "password_refused"
 	EventStoreWriteFailed Event = "app_write_failed"
+	// EventSessionsEnded: one tracked session of the app was revoked by a completed reset.
+	EventSessionsEnded Event = "sessions_ended"
+	// EventSessionsEndFailed: a completed reset could not revoke the account's sessions.
+	EventSessionsEndFailed Event = "sessions_end_failed"
 )
 
 // Service runs the reset flow. Its methods are safe for concurrent use.
@@ -200,6 +209,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = DefaultPollInterval
+	}
+	if o.SessionMaxAge == 0 {
+		o.SessionMaxAge = DefaultSessionMaxAge
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -18,6 +18,7 @@
 //	dead         dead job id → 1 format byte (2) ‖ JSON job record
 //	dead-at      8-byte time it was given up on ‖ job id → empty, for DeleteDead
 //	secrets      name → the secret's bytes
+//	sessions, user-sessions, revoked, revoked-seq: session tracking (see sessions.go)
 //
 // Times in keys are Unix ns, big-endian with the sign bit flipped so that they sort in time
 // order. Records are JSON, through private structs with short field names, so that they stay
@@ -109,11 +110,17 @@ var (
 	bucketDead       = []byte("dead")
 	bucketDeadAt     = []byte("dead-at")
 	bucketSecrets    = []byte("secrets")
-	keyFormat        = []byte("format")
-	keyDeadCount     = []byte("dead")
+	// Session tracking (sessions.go).
+	bucketSessions     = []byte("sessions")
+	bucketUserSessions = []byte("user-sessions")
+	bucketRevoked      = []byte("revoked")
+	bucketRevokedSeq   = []byte("revoked-seq")
+	keyFormat          = []byte("format")
+	keyDeadCount       = []byte("dead")
 
 	allBuckets = [][]byte{bucketTokens, bucketUserTokens, bucketLimits, bucketJobs, bucketReady,
-		bucketDelayed, bucketDead, bucketDeadAt, bucketSecrets}
+		bucketDelayed, bucketDead, bucketDeadAt, bucketSecrets,
+		bucketSessions, bucketUserSessions, bucketRevoked, bucketRevokedSeq}
 )
 
 // Open opens the data file at path, creating it (mode 0600) if it does not exist; its

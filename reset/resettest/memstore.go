@@ -25,6 +25,10 @@ type MemStore struct {
 	limits  map[string]window
 	jobs    map[string]reset.Job
 	secrets map[string][]byte
+	// Session bindings (memsessions.go).
+	bound   map[string]binding
+	revoked map[string]revokedEntry
+	seq     uint64
 }
 
 type window struct {
@@ -44,6 +48,8 @@ func NewMemStore() *MemStore {
 		limits:  make(map[string]window),
 		jobs:    make(map[string]reset.Job),
 		secrets: make(map[string][]byte),
+		bound:   make(map[string]binding),
+		revoked: make(map[string]revokedEntry),
 	}
 }
 
