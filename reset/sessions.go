@@ -25,23 +25,27 @@ type RevokedSession struct {
 // only keyed hashes of cookie values, which the caller computes; the store never sees a
 // cookie. Every [Store] implements it; reset/resettest's [TestStore] checks the contract.
 type SessionStore interface {
-	// BindSession binds key to userID until expires, replacing an earlier binding of key
-	// (its user and its expiry). A key that is revoked stays revoked: binding it changes
-	// nothing, so a late binding cannot revive a session a reset ended.
+	// BindSession binds key to userID until expires, in addition to any other account key
+	// is bound to; binding the same pair again sets its expiry. A key may name several
+	// accounts: a cookie that a signed-in browser got back from a sign-in form naming someone
+	// else belongs to both, so that neither reset leaves it open. A key that is revoked stays
+	// revoked: binding it changes nothing, so a late binding cannot revive a session a reset
+	// ended.
 	BindSession(ctx context.Context, key, userID string, expires time.Time) error
-	// SessionUser returns the account key is bound to at now, or ErrSessionNotFound if it is
-	// not bound, its binding expired at or before now, or it was revoked.
-	SessionUser(ctx context.Context, key string, now time.Time) (string, error)
-	// RevokeSessions ends every live binding of userID: each key becomes a revoked entry,
-	// refused until `until`, and is listed by RevokedSince. It returns how many there were.
+	// SessionUsers returns the accounts key is bound to at now, in no particular order, or
+	// ErrSessionNotFound if it has no binding live at now (none, all expired, or revoked).
+	SessionUsers(ctx context.Context, key string, now time.Time) ([]string, error)
+	// RevokeSessions ends every key with a live binding to userID, whatever other accounts
+	// it is bound to: each loses all its bindings and becomes a revoked entry, refused until
+	// `until` and listed by RevokedSince. It returns how many keys there were.
 	RevokeSessions(ctx context.Context, userID string, now, until time.Time) (int, error)
 	// RevokedSince returns the revoked entries added after the cursor `after` (0: all that
 	// are stored), oldest first, and the cursor to pass next time; with nothing new, the
 	// cursor comes back unchanged. Cursors are the store's own sequence numbers, shared by
 	// every process using the store, so no clock skew between replicas can hide an entry.
 	RevokedSince(ctx context.Context, after uint64) ([]RevokedSession, uint64, error)
-	// SweepSessions deletes the bindings that expired at or before now and the revoked
-	// entries whose Until passed, and returns how many records it deleted.
+	// SweepSessions deletes the bindings (key and account pairs) that expired at or before
+	// now and the revoked entries whose Until passed, and returns how many it deleted.
 	SweepSessions(ctx context.Context, now time.Time) (int, error)
 }
 

@@ -15,17 +15,34 @@ import (
 // Session bindings (issue 11). The buckets, added to format 2 without a migration (Open
 // creates missing buckets, and an older resetgate ignores them):
 //
-//	sessions       session key → 8-byte expiry (Unix ns) ‖ user id
+//	sessions       uvarint(len(key)) ‖ session key ‖ user id → 8-byte expiry (Unix ns)
 //	user-sessions  uvarint(len(user id)) ‖ user id ‖ session key → empty; the per-user index
 //	revoked        session key → 8-byte sequence ‖ 8-byte until (Unix ns)
 //	revoked-seq    8-byte sequence → session key, for RevokedSince; the bucket's own
 //	               NextSequence numbers the entries
 
-func decodeBinding(k, v []byte) (expires int64, user string, err error) {
-	if len(v) < 8 {
-		return 0, "", fmt.Errorf("%w: session %x: %d bytes, want at least 8", ErrCorrupt, k, len(v))
+// pairKey is the sessions bucket's key of key and user, or with user "" the prefix of the
+// key's bindings.
+func pairKey(key, user string) []byte {
+	k := binary.AppendUvarint(nil, uint64(len(key)))
+	k = append(k, key...)
+	return append(k, user...)
+}
+
+// splitPair reads a sessions bucket key back.
+func splitPair(k []byte) (key, user []byte, err error) {
+	n, w := binary.Uvarint(k)
+	if w <= 0 || uint64(len(k)-w) < n {
+		return nil, nil, fmt.Errorf("%w: session binding %x: bad key", ErrCorrupt, k)
 	}
-	return int64(binary.BigEndian.Uint64(v)), string(v[8:]), nil
+	return k[w : w+int(n)], k[w+int(n):], nil
+}
+
+func decodeExpiry(k, v []byte) (int64, error) {
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: session binding %x: %d bytes, want 8", ErrCorrupt, k, len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
 func decodeRevoked(k, v []byte) (seq uint64, until int64, err error) {
@@ -39,54 +56,45 @@ func decodeRevoked(k, v []byte) (seq uint64, until int64, err error) {
 // share commits.
 func (s *Store) BindSession(ctx context.Context, key, userID string, expires time.Time) error {
 	return s.write(ctx, "bind session", func(tx *bbolt.Tx) error {
-		k := []byte(key)
-		if tx.Bucket(bucketRevoked).Get(k) != nil {
+		if tx.Bucket(bucketRevoked).Get([]byte(key)) != nil {
 			return nil
 		}
-		b := tx.Bucket(bucketSessions)
-		if v := b.Get(k); v != nil {
-			_, old, err := decodeBinding(k, v)
+		exp := binary.BigEndian.AppendUint64(nil, uint64(unixNano(expires)))
+		if err := tx.Bucket(bucketSessions).Put(pairKey(key, userID), exp); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUserSessions).Put(userKey(userID, []byte(key)), nil)
+	})
+}
+
+// SessionUsers returns the accounts key is bound to at now, or ErrSessionNotFound.
+func (s *Store) SessionUsers(ctx context.Context, key string, now time.Time) ([]string, error) {
+	var users []string
+	err := s.view(ctx, "session users", func(tx *bbolt.Tx) error {
+		users = nil
+		prefix := pairKey(key, "")
+		c := tx.Bucket(bucketSessions).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			exp, err := decodeExpiry(k, v)
 			if err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketUserSessions).Delete(userKey(old, k)); err != nil {
-				return err
+			if unixNano(now) < exp {
+				users = append(users, string(k[len(prefix):]))
 			}
 		}
-		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(userID)), uint64(unixNano(expires)))
-		if err := b.Put(k, append(v, userID...)); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketUserSessions).Put(userKey(userID, k), nil)
-	})
-}
-
-// SessionUser returns the account key is bound to at now, or ErrSessionNotFound.
-func (s *Store) SessionUser(ctx context.Context, key string, now time.Time) (string, error) {
-	var user string
-	err := s.view(ctx, "session user", func(tx *bbolt.Tx) error {
-		k := []byte(key)
-		v := tx.Bucket(bucketSessions).Get(k)
-		if v == nil {
-			return reset.ErrSessionNotFound
-		}
-		exp, u, err := decodeBinding(k, v)
-		if err != nil {
-			return err
-		}
-		if unixNano(now) >= exp {
-			return reset.ErrSessionNotFound
-		}
-		user = u
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return user, nil
+	if len(users) == 0 {
+		return nil, reset.ErrSessionNotFound
+	}
+	return users, nil
 }
 
-// RevokeSessions turns every live binding of userID into a revoked entry, in one transaction.
+// RevokeSessions revokes every key with a live binding to userID, in one transaction.
 func (s *Store) RevokeSessions(ctx context.Context, userID string, now, until time.Time) (int, error) {
 	var n int
 	err := s.update(ctx, "revoke sessions", func(tx *bbolt.Tx) error {
@@ -97,27 +105,38 @@ func (s *Store) RevokeSessions(ctx context.Context, userID string, now, until ti
 		var keys [][]byte
 		c := idx.Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
+			keys = append(keys, bytes.Clone(k[len(prefix):]))
 		}
 		at := unixNano(now)
-		for _, ik := range keys {
-			key := ik[len(prefix):]
-			if err := idx.Delete(ik); err != nil {
+		for _, key := range keys {
+			if err := idx.Delete(userKey(userID, key)); err != nil {
 				return err
 			}
-			v := sess.Get(key)
+			v := sess.Get(pairKey(string(key), userID))
 			if v == nil {
 				continue
 			}
-			exp, _, err := decodeBinding(key, v)
+			exp, err := decodeExpiry(key, v)
 			if err != nil {
 				return err
 			}
-			if err := sess.Delete(key); err != nil {
-				return err
-			}
 			if at >= exp {
-				continue // it ended by itself
+				continue // it ended by itself; the sweep deletes it
+			}
+			// Every binding of the key goes, the other accounts' too.
+			prefix := pairKey(string(key), "")
+			var pairs [][]byte
+			pc := sess.Cursor()
+			for k, _ := pc.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = pc.Next() {
+				pairs = append(pairs, bytes.Clone(k))
+			}
+			for _, p := range pairs {
+				if err := sess.Delete(p); err != nil {
+					return err
+				}
+				if err := idx.Delete(userKey(string(p[len(prefix):]), key)); err != nil {
+					return err
+				}
 			}
 			seq, err := bySeq.NextSequence()
 			if err != nil {
@@ -127,7 +146,7 @@ func (s *Store) RevokeSessions(ctx context.Context, userID string, now, until ti
 			if err := rev.Put(key, binary.BigEndian.AppendUint64(bytes.Clone(sk), uint64(unixNano(until)))); err != nil {
 				return err
 			}
-			if err := bySeq.Put(sk, bytes.Clone(key)); err != nil {
+			if err := bySeq.Put(sk, key); err != nil {
 				return err
 			}
 			n++
@@ -179,12 +198,16 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time) (int, error) {
 		type gone struct{ key, user []byte }
 		var dead []gone
 		err := sess.ForEach(func(k, v []byte) error {
-			exp, user, err := decodeBinding(k, v)
+			exp, err := decodeExpiry(k, v)
 			if err != nil {
 				return err
 			}
 			if at >= exp {
-				dead = append(dead, gone{bytes.Clone(k), []byte(user)})
+				key, user, err := splitPair(k)
+				if err != nil {
+					return err
+				}
+				dead = append(dead, gone{bytes.Clone(key), bytes.Clone(user)})
 			}
 			return nil
 		})
@@ -192,7 +215,7 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time) (int, error) {
 			return err
 		}
 		for _, g := range dead {
-			if err := sess.Delete(g.key); err != nil {
+			if err := sess.Delete(pairKey(string(g.key), string(g.user))); err != nil {
 				return err
 			}
 			if err := idx.Delete(userKey(string(g.user), g.key)); err != nil {

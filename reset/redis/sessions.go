@@ -13,9 +13,10 @@ import (
 
 // Session bindings (issue 11). Keys, under the prefix P:
 //
-//	P sess:<key>         hash: user, exp (ms); one binding, deleted by the sweep or a revoke
+//	P sess:<key>         hash: user id → expiry (ms); the key's bindings
 //	P usess:<user id>    set of the user's bound keys
-//	P sessions           zset: bound keys scored by expiry, for the sweep
+//	P sessions           zset: "<len(key)>:<key><user id>" scored by the binding's expiry,
+//	                     for the sweep
 //	P revoked:seq        zset: revoked keys scored by their sequence number, for RevokedSince
 //	P revoked:until      zset: revoked keys scored by the time they stop being refused
 //	P revoked:n          the last sequence number given out (INCR)
@@ -28,41 +29,43 @@ func (s *Store) userSessKey(user string) string {
 	return s.prefix + "usess:" + user
 }
 
-// bindSessionScript binds a key unless it is revoked. Run twice, it binds the same again.
+// bindSessionScript binds a key to a user unless the key is revoked. Run twice, it binds
+// the same again.
 //
-//	KEYS  sess:<key>, sessions, revoked:seq
-//	ARGV  key, user id, expiry (ms), usess: prefix
+//	KEYS  sess:<key>, sessions, revoked:seq, usess:<user>
+//	ARGV  key, user id, expiry (ms)
 var bindSessionScript = goredis.NewScript(`
 if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
-local old = redis.call('HGET', KEYS[1], 'user')
-if old and old ~= ARGV[2] then redis.call('SREM', ARGV[4] .. old, ARGV[1]) end
-redis.call('HSET', KEYS[1], 'user', ARGV[2], 'exp', ARGV[3])
-redis.call('SADD', ARGV[4] .. ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], string.len(ARGV[1]) .. ':' .. ARGV[1] .. ARGV[2])
 return 1
 `)
 
-// revokeSessionsScript turns the user's live bindings into revoked entries. Run twice, the
-// second run finds nothing left (its count, which only the log sees, is then 0).
+// revokeSessionsScript revokes every key with a live binding to the user, with all of the
+// key's bindings. Run twice, the second run finds nothing left (its count, which only the
+// log sees, is then 0).
 //
 //	KEYS  usess:<user>, sessions, revoked:seq, revoked:until, revoked:n
-//	ARGV  user id, now (ms), until (ms), sess: prefix
+//	ARGV  user id, now (ms), until (ms), sess: prefix, usess: prefix
 var revokeSessionsScript = goredis.NewScript(`
 local n = 0
 for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-	local f = redis.call('HMGET', ARGV[4] .. k, 'user', 'exp')
-	if f[1] == ARGV[1] then
-		redis.call('DEL', ARGV[4] .. k)
-		redis.call('ZREM', KEYS[2], k)
-		if tonumber(f[2]) > tonumber(ARGV[2]) then
-			local seq = redis.call('INCR', KEYS[5])
-			redis.call('ZADD', KEYS[3], seq, k)
-			redis.call('ZADD', KEYS[4], ARGV[3], k)
-			n = n + 1
+	local hk = ARGV[4] .. k
+	local exp = redis.call('HGET', hk, ARGV[1])
+	if exp and tonumber(exp) > tonumber(ARGV[2]) then
+		local pairs = redis.call('HGETALL', hk)
+		for i = 1, #pairs, 2 do
+			redis.call('SREM', ARGV[5] .. pairs[i], k)
+			redis.call('ZREM', KEYS[2], string.len(k) .. ':' .. k .. pairs[i])
 		end
+		redis.call('DEL', hk)
+		local seq = redis.call('INCR', KEYS[5])
+		redis.call('ZADD', KEYS[3], seq, k)
+		redis.call('ZADD', KEYS[4], ARGV[3], k)
+		n = n + 1
 	end
 end
-redis.call('DEL', KEYS[1])
 return n
 `)
 
@@ -87,11 +90,14 @@ return out
 //	ARGV  now (ms), sess: prefix, usess: prefix
 var sweepSessionsScript = goredis.NewScript(`
 local n = 0
-for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])) do
-	local u = redis.call('HGET', ARGV[2] .. k, 'user')
-	if u then redis.call('SREM', ARGV[3] .. u, k) end
-	redis.call('DEL', ARGV[2] .. k)
-	redis.call('ZREM', KEYS[1], k)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])) do
+	local c = string.find(m, ':', 1, true)
+	local len = tonumber(string.sub(m, 1, c - 1))
+	local k = string.sub(m, c + 1, c + len)
+	local u = string.sub(m, c + len + 1)
+	redis.call('HDEL', ARGV[2] .. k, u)
+	redis.call('SREM', ARGV[3] .. u, k)
+	redis.call('ZREM', KEYS[1], m)
 	n = n + 1
 end
 for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])) do
@@ -105,40 +111,41 @@ return n
 // BindSession binds key to userID until expires, unless key is revoked.
 func (s *Store) BindSession(ctx context.Context, key, userID string, expires time.Time) error {
 	_, err := s.run(ctx, "bind session", bindSessionScript,
-		[]string{s.sessKey(key), s.prefix + "sessions", s.prefix + "revoked:seq"},
-		key, userID, ms(expires), s.prefix+"usess:")
+		[]string{s.sessKey(key), s.prefix + "sessions", s.prefix + "revoked:seq", s.userSessKey(userID)},
+		key, userID, ms(expires))
 	return err
 }
 
-// SessionUser returns the account key is bound to at now, or ErrSessionNotFound.
-func (s *Store) SessionUser(ctx context.Context, key string, now time.Time) (string, error) {
+// SessionUsers returns the accounts key is bound to at now, or ErrSessionNotFound.
+func (s *Store) SessionUsers(ctx context.Context, key string, now time.Time) ([]string, error) {
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("redis: session user: %w", err)
+		return nil, fmt.Errorf("redis: session users: %w", err)
 	}
-	v, err := s.c.HMGet(ctx, s.sessKey(key), "user", "exp").Result()
+	m, err := s.c.HGetAll(ctx, s.sessKey(key)).Result()
 	if err != nil {
-		return "", fmt.Errorf("redis: session user: %w", err)
+		return nil, fmt.Errorf("redis: session users: %w", err)
 	}
-	user, _ := v[0].(string)
-	raw, _ := v[1].(string)
-	if user == "" {
-		return "", reset.ErrSessionNotFound
+	var users []string
+	for u, raw := range m {
+		exp, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("redis: session users: %w: %s: %q", ErrCorrupt, s.sessKey(key), raw)
+		}
+		if now.UnixMilli() < exp {
+			users = append(users, u)
+		}
 	}
-	exp, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil {
-		return "", fmt.Errorf("redis: session user: %w: %s: exp %q", ErrCorrupt, s.sessKey(key), raw)
+	if len(users) == 0 {
+		return nil, reset.ErrSessionNotFound
 	}
-	if now.UnixMilli() >= exp {
-		return "", reset.ErrSessionNotFound
-	}
-	return user, nil
+	return users, nil
 }
 
-// RevokeSessions turns every live binding of userID into a revoked entry, in one script.
+// RevokeSessions revokes every key with a live binding to userID, in one script.
 func (s *Store) RevokeSessions(ctx context.Context, userID string, now, until time.Time) (int, error) {
 	v, err := s.run(ctx, "revoke sessions", revokeSessionsScript,
 		[]string{s.userSessKey(userID), s.prefix + "sessions", s.prefix + "revoked:seq", s.prefix + "revoked:until", s.prefix + "revoked:n"},
-		userID, ms(now), ms(until), s.prefix+"sess:")
+		userID, ms(now), ms(until), s.prefix+"sess:", s.prefix+"usess:")
 	if err != nil {
 		return 0, err
 	}

@@ -9,11 +9,6 @@ import (
 	"resetgate/reset"
 )
 
-type binding struct {
-	user    string
-	expires time.Time
-}
-
 type revokedEntry struct {
 	seq   uint64
 	until time.Time
@@ -28,32 +23,40 @@ func (s *MemStore) BindSession(ctx context.Context, key, userID string, expires 
 	if _, ok := s.revoked[key]; ok {
 		return nil
 	}
-	s.bound[key] = binding{user: userID, expires: expires}
+	if s.bound[key] == nil {
+		s.bound[key] = make(map[string]time.Time)
+	}
+	s.bound[key][userID] = expires
 	return nil
 }
 
-// SessionUser returns the account key is bound to at now, or ErrSessionNotFound.
-func (s *MemStore) SessionUser(ctx context.Context, key string, now time.Time) (string, error) {
+// SessionUsers returns the accounts key is bound to at now, or ErrSessionNotFound.
+func (s *MemStore) SessionUsers(ctx context.Context, key string, now time.Time) ([]string, error) {
 	defer s.mu.Unlock()
 	if err := s.lock(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
-	b, ok := s.bound[key]
-	if !ok || !now.Before(b.expires) {
-		return "", reset.ErrSessionNotFound
+	var users []string
+	for u, exp := range s.bound[key] {
+		if now.Before(exp) {
+			users = append(users, u)
+		}
 	}
-	return b.user, nil
+	if len(users) == 0 {
+		return nil, reset.ErrSessionNotFound
+	}
+	return users, nil
 }
 
-// RevokeSessions turns every live binding of userID into a revoked entry.
+// RevokeSessions revokes every key with a live binding to userID.
 func (s *MemStore) RevokeSessions(ctx context.Context, userID string, now, until time.Time) (int, error) {
 	defer s.mu.Unlock()
 	if err := s.lock(ctx); err != nil {
 		return 0, err
 	}
 	var keys []string
-	for k, b := range s.bound {
-		if b.user == userID && now.Before(b.expires) {
+	for k, users := range s.bound {
+		if exp, ok := users[userID]; ok && now.Before(exp) {
 			keys = append(keys, k)
 		}
 	}
@@ -99,10 +102,15 @@ func (s *MemStore) SweepSessions(ctx context.Context, now time.Time) (int, error
 		return 0, err
 	}
 	n := 0
-	for k, b := range s.bound {
-		if !now.Before(b.expires) {
+	for k, users := range s.bound {
+		for u, exp := range users {
+			if !now.Before(exp) {
+				delete(users, u)
+				n++
+			}
+		}
+		if len(users) == 0 {
 			delete(s.bound, k)
-			n++
 		}
 	}
 	for k, e := range s.revoked {

@@ -26,7 +26,7 @@ type MemStore struct {
 	jobs    map[string]reset.Job
 	secrets map[string][]byte
 	// Session bindings (memsessions.go).
-	bound   map[string]binding
+	bound   map[string]map[string]time.Time // key → user → expiry
 	revoked map[string]revokedEntry
 	seq     uint64
 }
@@ -48,7 +48,7 @@ func NewMemStore() *MemStore {
 		limits:  make(map[string]window),
 		jobs:    make(map[string]reset.Job),
 		secrets: make(map[string][]byte),
-		bound:   make(map[string]binding),
+		bound:   make(map[string]map[string]time.Time),
 		revoked: make(map[string]revokedEntry),
 	}
 }

@@ -21,17 +21,19 @@ func mustBind(t *testing.T, s reset.Store, key, user string, expires time.Time) 
 	}
 }
 
-func wantSessionUser(t *testing.T, s reset.Store, key string, now time.Time, want string) {
+// wantSessionUser checks the accounts key is bound to; none: want ErrSessionNotFound.
+func wantSessionUser(t *testing.T, s reset.Store, key string, now time.Time, want ...string) {
 	t.Helper()
-	got, err := s.SessionUser(t.Context(), key, now)
-	if want == "" {
+	got, err := s.SessionUsers(t.Context(), key, now)
+	if len(want) == 0 {
 		if !errors.Is(err, reset.ErrSessionNotFound) {
-			t.Errorf("SessionUser(%q) = %q, %v, want ErrSessionNotFound", key, got, err)
+			t.Errorf("SessionUsers(%q) = %q, %v, want ErrSessionNotFound", key, got, err)
 		}
 		return
 	}
-	if err != nil || got != want {
-		t.Errorf("SessionUser(%q) = %q, %v, want %q, nil", key, got, err, want)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("SessionUsers(%q) = %q, %v, want %q, nil", key, got, err, want)
 	}
 }
 
@@ -61,7 +63,7 @@ func testBindSession(t *testing.T, f Factory) {
 	now := start()
 	mustBind(t, s, sessKey("a"), "u1", now.Add(time.Hour))
 	wantSessionUser(t, s, sessKey("a"), now, "u1")
-	wantSessionUser(t, s, sessKey("b"), now, "")
+	wantSessionUser(t, s, sessKey("b"), now)
 }
 
 func testRebindSession(t *testing.T, f Factory) {
@@ -69,17 +71,22 @@ func testRebindSession(t *testing.T, f Factory) {
 	now := start()
 	mustBind(t, s, sessKey("a"), "u1", now.Add(time.Hour))
 	mustBind(t, s, sessKey("a"), "u2", now.Add(2*time.Hour))
+	wantSessionUser(t, s, sessKey("a"), now, "u1", "u2")
 	wantSessionUser(t, s, sessKey("a"), now.Add(90*time.Minute), "u2")
-	// The key no longer belongs to u1: revoking u1 leaves it alone.
+	// Binding the same pair again moves its expiry.
+	mustBind(t, s, sessKey("a"), "u1", now.Add(3*time.Hour))
+	wantSessionUser(t, s, sessKey("a"), now.Add(150*time.Minute), "u1")
+	// Either account's reset ends the key, for both.
+	mustRevoke(t, s, "u2", now, now.Add(time.Hour), 1)
+	wantSessionUser(t, s, sessKey("a"), now)
 	mustRevoke(t, s, "u1", now, now.Add(time.Hour), 0)
-	wantSessionUser(t, s, sessKey("a"), now, "u2")
 }
 
 func testSessionExpired(t *testing.T, f Factory) {
 	s := f.open(t)
 	now := start()
 	mustBind(t, s, sessKey("a"), "u1", now.Add(time.Hour))
-	wantSessionUser(t, s, sessKey("a"), now.Add(time.Hour), "")
+	wantSessionUser(t, s, sessKey("a"), now.Add(time.Hour))
 	// Nor is an expired binding revoked: it ended by itself.
 	mustRevoke(t, s, "u1", now.Add(time.Hour), now.Add(2*time.Hour), 0)
 }
@@ -92,8 +99,8 @@ func testRevokeSessions(t *testing.T, f Factory) {
 	mustBind(t, s, sessKey("b"), "u10", now.Add(time.Hour)) // prefixes u1
 	mustBind(t, s, sessKey("c"), "u", now.Add(time.Hour))
 	mustRevoke(t, s, "u1", now, now.Add(time.Hour), 2)
-	wantSessionUser(t, s, sessKey("a1"), now, "")
-	wantSessionUser(t, s, sessKey("a2"), now, "")
+	wantSessionUser(t, s, sessKey("a1"), now)
+	wantSessionUser(t, s, sessKey("a2"), now)
 	wantSessionUser(t, s, sessKey("b"), now, "u10")
 	wantSessionUser(t, s, sessKey("c"), now, "u")
 	keys, _ := mustRevokedSince(t, s, 0)
@@ -113,7 +120,7 @@ func testBindRevoked(t *testing.T, f Factory) {
 	_, cur := mustRevokedSince(t, s, 0)
 	mustBind(t, s, sessKey("a"), "u1", now.Add(time.Hour))
 	mustBind(t, s, sessKey("a"), "u2", now.Add(time.Hour))
-	wantSessionUser(t, s, sessKey("a"), now, "")
+	wantSessionUser(t, s, sessKey("a"), now)
 	if keys, next := mustRevokedSince(t, s, cur); len(keys) != 0 || next != cur {
 		t.Errorf("RevokedSince(%d) after binding a revoked key = %q, %d, want nothing new", cur, keys, next)
 	}
@@ -157,10 +164,14 @@ func testSweepSessions(t *testing.T, f Factory) {
 	mustRevoke(t, s, "u2", now, now.Add(time.Minute), 1)
 	mustBind(t, s, sessKey("kept"), "u3", now.Add(time.Hour))
 	mustRevoke(t, s, "u3", now, now.Add(time.Hour), 1)
+	mustBind(t, s, sessKey("both"), "u4", now.Add(time.Minute))
+	mustBind(t, s, sessKey("both"), "u5", now.Add(time.Hour))
 	n, err := s.SweepSessions(t.Context(), now.Add(time.Minute))
-	if err != nil || n != 2 {
-		t.Errorf("SweepSessions() = %d, %v, want 2 (one binding, one revocation), nil", n, err)
+	if err != nil || n != 3 {
+		t.Errorf("SweepSessions() = %d, %v, want 3 (two bindings, one revocation), nil", n, err)
 	}
+	wantSessionUser(t, s, sessKey("both"), now, "u5")
+	mustRevoke(t, s, "u4", now, now.Add(time.Hour), 0)
 	wantSessionUser(t, s, sessKey("live"), now, "u1")
 	keys, _ := mustRevokedSince(t, s, 0)
 	if !slices.Equal(keys, []string{sessKey("kept")}) {
