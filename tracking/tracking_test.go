@@ -1,0 +1,389 @@
+package tracking
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"resetgate/reset"
+	"resetgate/reset/resettest"
+)
+
+// app is a small legacy app: a signed-in session is the cookie "session" whose value names
+// the account; it rewrites the cookie (a new value, same account) on /rotate, and a failed
+// sign-in sets a fresh cookie holding only a flash message, as Flask does.
+func app(t *testing.T) *httptest.Server {
+	var n atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		email := r.FormValue("email")
+		if r.FormValue("password") == "pw-"+email {
+			http.SetCookie(w, &http.Cookie{Name: "session", Value: fmt.Sprintf("user=%s.%d", email, n.Add(1)), Path: "/", HttpOnly: true})
+		} else {
+			http.SetCookie(w, &http.Cookie{Name: "session", Value: fmt.Sprintf("flash.%d", n.Add(1)), Path: "/"})
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /rotate", func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("session"); err == nil {
+			http.SetCookie(w, &http.Cookie{Name: "session", Value: c.Value + "r", Path: "/"})
+		}
+	})
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("session")
+		if err != nil {
+			io.WriteString(w, "anonymous;"+r.Header.Get("Cookie"))
+			return
+		}
+		io.WriteString(w, c.Value+";"+r.Header.Get("Cookie"))
+	})
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		sum := sha256.Sum256(b)
+		io.WriteString(w, hex.EncodeToString(sum[:]))
+	})
+	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first\n")
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	})
+	s := httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+type fixture struct {
+	tr    *Tracker
+	store *resettest.MemStore
+	front *httptest.Server
+	t     *testing.T
+}
+
+func newFixture(t *testing.T, o Options) *fixture {
+	t.Helper()
+	backend := app(t)
+	u, _ := url.Parse(backend.URL)
+	store := resettest.NewMemStore()
+	users := resettest.NewUsers(
+		reset.User{ID: "1", Email: "alice@example.com", PasswordHash: "x"},
+		reset.User{ID: "2", Email: "bob@example.com", PasswordHash: "x"},
+	)
+	o.LoginPath, o.Cookies, o.Secret, o.Users, o.Store = "/login", []string{"session"}, bytes.Repeat([]byte("k"), 32), users, store
+	tr, err := New(o)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) }, FlushInterval: -1}
+	front := httptest.NewServer(tr.Wrap(rp))
+	t.Cleanup(front.Close)
+	return &fixture{tr: tr, store: store, front: front, t: t}
+}
+
+// settle runs the worker's queued bindings and reads the revoked feed, as Run would.
+func (f *fixture) settle() {
+	f.t.Helper()
+	for {
+		select {
+		case j := <-f.tr.jobs:
+			f.tr.process(f.t.Context(), []job{j})
+			continue
+		default:
+		}
+		break
+	}
+	if err := f.tr.Poll(f.t.Context()); err != nil {
+		f.t.Fatalf("Poll() = %v", err)
+	}
+}
+
+// do sends a request with the given cookie value (none if "") and returns the response.
+func (f *fixture) do(method, path, cookie string, body io.Reader, contentType string) *http.Response {
+	f.t.Helper()
+	req, _ := http.NewRequest(method, f.front.URL+path, body)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", "theme=dark; session="+cookie+"; lang=en")
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		f.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	f.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func (f *fixture) login(email, password string) string {
+	f.t.Helper()
+	form := url.Values{"email": {email}, "password": {password}}.Encode()
+	resp := f.do("POST", "/login", "", strings.NewReader(form), "application/x-www-form-urlencoded")
+	return sessionCookie(f.t, resp)
+}
+
+func sessionCookie(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == "session" && c.MaxAge >= 0 {
+			return c.Value
+		}
+	}
+	t.Fatalf("%s %s set no session cookie; Set-Cookie %q", resp.Request.Method, resp.Request.URL.Path, resp.Header["Set-Cookie"])
+	return ""
+}
+
+func (f *fixture) whoami(cookie string) (string, *http.Response) {
+	f.t.Helper()
+	resp := f.do("GET", "/whoami", cookie, nil, "")
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp
+}
+
+func (f *fixture) revoke(user string) int {
+	f.t.Helper()
+	now := time.Now()
+	n, err := f.store.RevokeSessions(f.t.Context(), user, now, now.Add(time.Hour))
+	if err != nil {
+		f.t.Fatalf("RevokeSessions(%q) = %v", user, err)
+	}
+	f.settle()
+	return n
+}
+
+func TestSignInBindsAndResetRefuses(t *testing.T) {
+	f := newFixture(t, Options{})
+	a := f.login("Alice@Example.com ", "pw-Alice@Example.com ")
+	f.settle()
+	users, err := f.store.SessionUsers(t.Context(), f.tr.key("session", a), time.Now())
+	if err != nil || len(users) != 1 || users[0] != "1" {
+		t.Fatalf("SessionUsers(alice's cookie) = %q, %v, want [1]", users, err)
+	}
+	if got, _ := f.whoami(a); !strings.HasPrefix(got, "user=") {
+		t.Fatalf("GET /whoami before the reset = %q, want alice's session", got)
+	}
+	if n := f.revoke("1"); n != 1 {
+		t.Fatalf("RevokeSessions(alice) = %d, want 1", n)
+	}
+	got, resp := f.whoami(a)
+	if got != "anonymous;theme=dark; lang=en" {
+		t.Errorf("GET /whoami with the revoked cookie reached the app as %q, want no session and the other cookies as sent", got)
+	}
+	var dropped bool
+	for _, c := range resp.Cookies() {
+		if c.Name == "session" && c.MaxAge < 0 && c.Path == "/" {
+			dropped = true
+		}
+	}
+	if !dropped {
+		t.Errorf("Set-Cookie after a revoked cookie = %q, want session dropped with Max-Age=0 on Path=/", resp.Header["Set-Cookie"])
+	}
+	// Signing in again with the new password works as before.
+	again := f.login("alice@example.com", "pw-alice@example.com")
+	f.settle()
+	if got, _ := f.whoami(again); !strings.HasPrefix(got, "user=") {
+		t.Errorf("GET /whoami after signing in again = %q, want a session", got)
+	}
+}
+
+func TestRotationInherits(t *testing.T) {
+	f := newFixture(t, Options{})
+	a := f.login("alice@example.com", "pw-alice@example.com")
+	// Rotate twice before the worker runs: the chain must still hold.
+	r1 := sessionCookie(t, f.do("GET", "/rotate", a, nil, ""))
+	r2 := sessionCookie(t, f.do("GET", "/rotate", r1, nil, ""))
+	f.settle()
+	if n := f.revoke("1"); n != 3 {
+		t.Errorf("RevokeSessions(alice) = %d, want 3 (the sign-in's cookie and two rotations)", n)
+	}
+	for _, c := range []string{a, r1, r2} {
+		if got, _ := f.whoami(c); !strings.HasPrefix(got, "anonymous") {
+			t.Errorf("GET /whoami with %q after the reset = %q, want anonymous", c, got)
+		}
+	}
+}
+
+func TestFailedSignInForVictimRevokesOnlyItself(t *testing.T) {
+	f := newFixture(t, Options{})
+	victim := f.login("alice@example.com", "pw-alice@example.com")
+	attacker := f.login("bob@example.com", "pw-bob@example.com")
+	f.settle()
+	// Bob, signed in, submits the sign-in form with Alice's address and a wrong password.
+	form := url.Values{"email": {"alice@example.com"}, "password": {"guess"}}.Encode()
+	failed := sessionCookie(t, f.do("POST", "/login", attacker, strings.NewReader(form), "application/x-www-form-urlencoded"))
+	f.settle()
+	// Alice's reset ends her session and the failed attempt's cookie, nothing of Bob's.
+	if n := f.revoke("1"); n != 2 {
+		t.Errorf("RevokeSessions(alice) = %d, want 2 (her session and the failed attempt's cookie)", n)
+	}
+	if got, _ := f.whoami(attacker); !strings.HasPrefix(got, "user=bob") {
+		t.Errorf("Bob's own session after Alice's reset = %q, want it open", got)
+	}
+	// And the failed attempt's cookie stays bound to Bob too: his reset would end it.
+	if n := f.revoke("2"); n != 1 {
+		t.Errorf("RevokeSessions(bob) = %d, want 1 (his session; the failed cookie was already revoked)", n)
+	}
+	_ = victim
+	_ = failed
+}
+
+func TestUnknownAddressIsBoundToAPseudonym(t *testing.T) {
+	var bound atomic.Int64
+	f := newFixture(t, Options{Observe: func(e Event) {
+		if e == EventBound {
+			bound.Add(1)
+		}
+	}})
+	f.login("alice@example.com", "wrong")
+	f.settle()
+	f.login("nobody@example.com", "wrong")
+	f.settle()
+	if got := bound.Load(); got != 2 {
+		t.Errorf("bindings counted = %d, want 2: one per sign-in, account or not", got)
+	}
+}
+
+func TestUntrackedRequestsUntouched(t *testing.T) {
+	f := newFixture(t, Options{})
+	got, resp := f.whoami("")
+	if got != "anonymous;" || len(resp.Header["Set-Cookie"]) != 0 {
+		t.Errorf("GET /whoami without cookies = %q, Set-Cookie %q, want untouched", got, resp.Header["Set-Cookie"])
+	}
+	// An unbound session cookie reaches the app as sent.
+	if got, _ := f.whoami("user=mallory.9"); got != "user=mallory.9;theme=dark; session=user=mallory.9; lang=en" {
+		t.Errorf("GET /whoami with an unbound cookie = %q, want it as sent", got)
+	}
+}
+
+func TestBodyReachesTheAppByteExact(t *testing.T) {
+	f := newFixture(t, Options{MaxForm: 1024})
+	big := bytes.Repeat([]byte("email=alice%40example.com&x="), 10000) // far beyond the prefix
+	for _, tc := range []struct {
+		name, path, ctype string
+		body              []byte
+	}{
+		{"urlencoded sign-in, larger than the prefix", "/echo", "application/x-www-form-urlencoded", big},
+		{"binary body", "/echo", "application/octet-stream", []byte{0, 1, 2, 255}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.tr.o.LoginPath = tc.path // treat /echo as the sign-in, so the tee is on
+			resp := f.do("POST", tc.path, "", bytes.NewReader(tc.body), tc.ctype)
+			got, _ := io.ReadAll(resp.Body)
+			sum := sha256.Sum256(tc.body)
+			if string(got) != hex.EncodeToString(sum[:]) {
+				t.Errorf("the app's SHA-256 of the body = %s, want %x", got, sum)
+			}
+		})
+	}
+}
+
+func TestFormField(t *testing.T) {
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	mw.WriteField("csrf", "abc")
+	mw.WriteField("email", "alice@example.com")
+	mw.Close()
+	whole := mp.Bytes()
+	for _, tc := range []struct {
+		name, ctype string
+		p           formPrefix
+		want        string
+	}{
+		{"urlencoded", "application/x-www-form-urlencoded", formPrefix{[]byte("a=1&email=alice%40example.com"), true}, "alice@example.com"},
+		{"urlencoded cut after the field", "application/x-www-form-urlencoded", formPrefix{[]byte("email=alice%40example.com&pw=se"), false}, "alice@example.com"},
+		{"urlencoded cut inside the field", "application/x-www-form-urlencoded", formPrefix{[]byte("pw=x&email=alice%40exa"), false}, ""},
+		{"multipart", mw.FormDataContentType(), formPrefix{whole, true}, "alice@example.com"},
+		{"multipart cut inside the field", mw.FormDataContentType(), formPrefix{whole[:bytes.Index(whole, []byte("alice"))+3], false}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formField(tc.p, tc.ctype, "email"); got != tc.want {
+				t.Errorf("formField(%q) = %q, want %q", tc.p.data, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestStreamingStillFlushes(t *testing.T) {
+	f := newFixture(t, Options{})
+	a := f.login("alice@example.com", "pw-alice@example.com")
+	// A tracked cookie puts the writer wrapper in the path: the first chunk must still
+	// arrive while the app holds the response open.
+	resp := f.do("GET", "/stream", a, nil, "")
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(resp.Body, line); err != nil || string(line) != "first\n" {
+		t.Errorf("first streamed chunk = %q, %v, want %q", line, err, "first\n")
+	}
+}
+
+func TestRotationOfAJustRevokedCookieIsRevokedToo(t *testing.T) {
+	f := newFixture(t, Options{})
+	a := f.login("alice@example.com", "pw-alice@example.com")
+	f.settle()
+	// Another replica's reset: in the store, not yet read from the feed here.
+	now := time.Now()
+	if _, err := f.store.RevokeSessions(t.Context(), "1", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	rotated := sessionCookie(t, f.do("GET", "/rotate", a, nil, ""))
+	f.settle()
+	if !f.tr.Revoked("session", rotated) {
+		t.Errorf("the successor of a cookie revoked elsewhere is not refused")
+	}
+}
+
+func TestWebSocketUpgradePasses(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Upgrade", "echo")
+		w.Header().Set("Connection", "Upgrade")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		line, _ := brw.ReadString('\n')
+		brw.WriteString("echo:" + line)
+		brw.Flush()
+	}))
+	t.Cleanup(backend.Close)
+	u, _ := url.Parse(backend.URL)
+	tr, err := New(Options{LoginPath: "/login", Cookies: []string{"session"}, Secret: bytes.Repeat([]byte("k"), 32),
+		Users: resettest.NewUsers(), Store: resettest.NewMemStore()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(tr.Wrap(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) }}))
+	t.Cleanup(front.Close)
+	req, _ := http.NewRequest("GET", front.URL+"/ws", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "echo")
+	req.Header.Set("Cookie", "session=some-session") // the wrapper is in the path
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade through the tracker = %d, want 101", resp.StatusCode)
+	}
+	rw, ok := resp.Body.(io.ReadWriter)
+	if !ok {
+		t.Fatalf("101 body is not writable")
+	}
+	io.WriteString(rw, "hi\n")
+	got := make([]byte, len("echo:hi\n"))
+	if _, err := io.ReadFull(rw, got); err != nil || string(got) != "echo:hi\n" {
+		t.Errorf("through the upgraded connection = %q, %v, want %q", got, err, "echo:hi\n")
+	}
+}
