@@ -292,4 +292,3 @@ func (t *Tracker) pseudonym(addr string) string {
 	h.Write([]byte(addr))
 	return "\x00" + hex.EncodeToString(h.Sum(nil)[:16])
 }
-
