@@ -23,6 +23,7 @@ import (
 	"resetgate/reset/smtp"
 	"resetgate/reset/sqldb"
 	"resetgate/reset/strength"
+	"resetgate/tracking"
 	"resetgate/web"
 )
 
@@ -42,6 +43,7 @@ type app struct {
 	mailer  mailer
 	svc     *reset.Service
 	proxy   *proxy.Proxy
+	tracker *tracking.Tracker // nil: session tracking is off
 	web     *web.Handler
 	metrics *metrics
 	health  *health
@@ -159,7 +161,12 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	}
 	a.health = newHealth(a)
 	a.metrics = newMetrics(a)
+	var sessions reset.SessionStore
+	if cfg.App.tracksSessions() {
+		sessions = a.store
+	}
 	a.svc, err = reset.New(reset.Options{
+		Sessions: sessions, SessionMaxAge: cfg.App.SessionMaxAge.Duration,
 		Users: a.users, Store: a.store, Mailer: a.mailer, Hashers: hashers, Mail: mail,
 		Checker:   strength.New(strength.Options{MinScore: cfg.Reset.MinStrength, ContextWords: []string{site, cfg.public.Hostname()}}),
 		PublicURL: cfg.PublicURL, Prefix: cfg.Prefix, Site: site, CaseSensitiveEmail: cfg.Users.CaseSensitive,
@@ -204,9 +211,16 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if err != nil {
 		return nil, err
 	}
+	var upstream http.Handler = a.proxy
+	if cfg.App.tracksSessions() {
+		if a.tracker, err = newTracker(ctx, cfg, a); err != nil {
+			return nil, err
+		}
+		upstream = a.tracker.Wrap(a.proxy)
+	}
 	var pages = webTemplates(cfg)
 	if a.web, err = web.New(web.Options{
-		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: a.proxy,
+		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: upstream,
 		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, SignInURL: cfg.signInURL(), Templates: pages, Logger: log,
 	}); err != nil {
 		return nil, err
@@ -214,6 +228,29 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	a.accessLog.Store(cfg.AccessLog)
 	a.handler = instrument(log, cfg.Prefix, &a.accessLog, a.metrics, a.web, ips.IP, &a.inflight)
 	return a, nil
+}
+
+// newTracker wires session tracking (issue 11): the app's sign-in and cookies from [app],
+// the binding secret shared by every replica through the store, the same account lookup as
+// a reset.
+func newTracker(ctx context.Context, cfg *Config, a *app) (*tracking.Tracker, error) {
+	secret, err := a.store.Secret(ctx, "sessions", 32)
+	if err != nil {
+		return nil, fmt.Errorf("session tracking: %w", err)
+	}
+	t, err := tracking.New(tracking.Options{
+		LoginPath: cfg.App.LoginPath, LoginField: cfg.App.LoginField, Cookies: cfg.App.SessionCookies,
+		MaxAge: cfg.App.SessionMaxAge.Duration, CaseSensitive: cfg.Users.CaseSensitive, Secret: secret,
+		Users: a.users, Store: a.store, Logger: a.log, Observe: a.metrics.observeTracking,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Refuse what was revoked before this start from the first request on.
+	if err := t.Poll(ctx); err != nil {
+		return nil, fmt.Errorf("session tracking: read the revoked sessions: %w", err)
+	}
+	return t, nil
 }
 
 // newHashPolicy is the [users] hash settings as a passhash.Policy.

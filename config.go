@@ -87,6 +87,7 @@ func defaultConfig() Config {
 			QueueMax: 10000, MailGlobal: "1000/hour", MailPerDomain: "300/hour"},
 		Store: StoreConfig{Backend: "bolt", KeyPrefix: "resetgate:"},
 		Admin: AdminConfig{Listen: "127.0.0.1:9090"},
+		App:   AppConfig{LoginField: "email", SessionMaxAge: duration{reset.DefaultSessionMaxAge}},
 		Proxy: ProxyConfig{BodyIdleTimeout: duration{30 * time.Second}, BodyMinRate: 500, BufferMax: size{16 << 20}},
 	}
 }

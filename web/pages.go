@@ -82,12 +82,15 @@ type page struct {
 	// SignIn is the app's sign-in page, empty when none is known; the templates then send
 	// users to the app's home page, "/".
 	SignIn string
+	// SessionsEnded: a completed reset ends the account's other sign-ins (session tracking).
+	SessionsEnded bool
 }
 
 // render writes the page with the given status. Templates render into a buffer first, so a
 // template error becomes a clean 500 page instead of half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Site, p.Prefix, p.SignIn = h.o.Site, h.o.Prefix, h.o.SignInURL
+	p.SessionsEnded = h.o.Service.TracksSessions()
 	var buf bytes.Buffer
 	if err := (*h.pages.Load())[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.log.ErrorContext(r.Context(), "page failed to render", "page", name, "err", err)
