@@ -176,7 +176,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		TokenPerIP: cfg.rates["limits.token_per_ip"], TokenGlobal: cfg.rates["limits.token_global"],
 		MailGlobal: cfg.rates["limits.mail_global"], MailPerDomain: cfg.rates["limits.mail_per_domain"],
 		QueueMax: cfg.Limits.QueueMax, Drain: cfg.drain(), MaxAttempts: cfg.Mail.MaxAttempts, Logger: log,
-		Observe: a.metrics.observe, ObserveHashing: a.metrics.observeHashing,
+		Observe: a.observe, ObserveHashing: a.metrics.observeHashing,
 	})
 	if err != nil {
 		return nil, err
@@ -228,6 +228,18 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	a.accessLog.Store(cfg.AccessLog)
 	a.handler = instrument(log, cfg.Prefix, &a.accessLog, a.metrics, a.web, ips.IP, &a.inflight)
 	return a, nil
+}
+
+// observe counts the service's events; a reset that ended sessions also brings this
+// process's revoked set up to date at once, before the done page is answered, rather than at
+// the tracker's next poll (other replicas learn of it within their poll interval).
+func (a *app) observe(e reset.Event) {
+	a.metrics.observe(e)
+	if e == reset.EventSessionsEnded && a.tracker != nil {
+		if err := a.tracker.Poll(context.Background()); err != nil {
+			a.log.Warn("the revoked sessions could not be read at once; the next poll brings them", "event", "tracking", "err", err)
+		}
+	}
 }
 
 // newTracker wires session tracking (issue 11): the app's sign-in and cookies from [app],
