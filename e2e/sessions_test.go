@@ -40,20 +40,19 @@ func trackingConfig(loginPath string, cookies ...string) string {
 	return fmt.Sprintf("\n[app]\nlogin_path = %q\nsession_cookies = [%s]\n", loginPath, `"`+strings.Join(cookies, `", "`)+`"`)
 }
 
-// startFlaskTracked starts examples/flask on PostgreSQL behind resetgate with tracking on.
-func startFlaskTracked(t *testing.T) *sessionApp {
+// startFlask starts examples/flask on PostgreSQL, seeded, and returns its address and DSN.
+func startFlask(t *testing.T) (upstream, dsn string, user account) {
 	t.Helper()
 	python := testenv.Env("E2E_PYTHON", "/usr/bin/python3")
 	testenv.Need(t, "python3-flask and python3-psycopg2 (apt-get install python3-flask python3-psycopg2)",
 		runTool(t.Context(), "", nil, python, "-c", "import flask, psycopg2, werkzeug"))
 	needChromium(t)
-	dsn := testenv.Postgres(t)
-	mp := testenv.Mailpit(t)
+	dsn = testenv.Postgres(t)
 	appDir, err := filepath.Abs(filepath.Join("..", "examples", "flask"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := account{email: "alice@example.com", name: "Alice", password: "wonderland"}
+	user = account{email: "alice@example.com", name: "Alice", password: "wonderland"}
 	env := []string{"DATABASE_URL=" + dsn, "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"}
 	if err := runTool(t.Context(), appDir, env, python, "seed.py", user.email, user.name, user.password); err != nil {
 		t.Fatal(err)
@@ -66,19 +65,32 @@ func startFlaskTracked(t *testing.T) *sessionApp {
 	}, func(ctx context.Context, p *proc, port int) error {
 		return waitHTTP(ctx, p, fmt.Sprintf("http://127.0.0.1:%d/login", port))
 	})
+	return fmt.Sprintf("http://127.0.0.1:%d", appPort), dsn, user
+}
+
+// startTrackedGate starts resetgate in front of upstream with session tracking on and an
+// admin listener; o's driver, dsn, loginPath and extra say the rest.
+func startTrackedGate(t *testing.T, o gateOptions, mp *testenv.MailpitServer, user account, cookies ...string) *sessionApp {
+	t.Helper()
 	adminPort, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	host, port := mp.SMTPAddr()
 	admin := "127.0.0.1:" + strconv.Itoa(adminPort)
-	public, gate := startResetgate(t, gateOptions{
-		driver: "postgres", dsn: dsn, upstream: fmt.Sprintf("http://127.0.0.1:%d", appPort),
-		site: "Example Flask App", smtpHost: host, smtpPort: port, loginPath: "/login",
-		admin: admin, extra: trackingConfig("/login", "session"),
-	})
-	return &sessionApp{public: strings.TrimSuffix(public.String(), "/"), loginPath: "/login", user: user,
+	o.site, o.smtpHost, o.smtpPort, o.admin = "Example App", host, port, admin
+	o.extra = trackingConfig(o.loginPath, cookies...) + o.extra
+	public, gate := startResetgate(t, o)
+	return &sessionApp{public: strings.TrimSuffix(public.String(), "/"), loginPath: o.loginPath, user: user,
 		mail: mailpitBox{mp}, admin: "http://" + admin, gate: gate}
+}
+
+// startFlaskTracked starts examples/flask on PostgreSQL behind resetgate with tracking on.
+func startFlaskTracked(t *testing.T) *sessionApp {
+	t.Helper()
+	upstream, dsn, user := startFlask(t)
+	mp := testenv.Mailpit(t)
+	return startTrackedGate(t, gateOptions{driver: "postgres", dsn: dsn, upstream: upstream, loginPath: "/login"}, mp, user, "session")
 }
 
 func TestFlaskSessionsEndAtReset(t *testing.T) {
