@@ -20,7 +20,7 @@ type AppConfig struct {
 	LoginField string `toml:"login_field"`
 	// SessionCookies are the app's session cookies; empty: no tracking.
 	SessionCookies []string `toml:"session_cookies"`
-	// SessionMaxAge is how long a binding lives without renewal, and how long a revoked
+	// SessionMaxAge is how long a binding lives without its cookie being seen, and how long a revoked
 	// cookie stays refused; default 720h.
 	SessionMaxAge duration `toml:"session_max_age"`
 }

@@ -19,6 +19,7 @@ type job struct {
 	key         string
 	from        []string
 	login       bool
+	renew       bool // only push the expiry of key's own bindings (it was seen again)
 	form        formPrefix
 	contentType string
 	at          time.Time
@@ -46,6 +47,7 @@ const batchMax = 256
 func (t *Tracker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { t.poll(ctx) })
+	wg.Go(func() { t.renewEvery(ctx) })
 	t.work(ctx)
 	wg.Wait()
 }
@@ -99,6 +101,52 @@ func (t *Tracker) poll(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// maxSeen bounds the keys remembered between renewals; beyond, keys wait for the next round.
+const maxSeen = 100000
+
+// markSeen notes that a request carried key, once per renewal round: a lock-free read when
+// the key is already noted.
+func (t *Tracker) markSeen(key string) {
+	m := t.seen.Load()
+	if _, ok := m.Load(key); ok {
+		return
+	}
+	m.LoadOrStore(key, struct{}{})
+}
+
+// renewInterval is how often bindings seen in use are renewed: often enough that a binding
+// never lapses while its cookie is in use, rarely enough to cost nothing to speak of.
+func (t *Tracker) renewInterval() time.Duration {
+	return min(max(t.o.MaxAge/48, time.Minute), time.Hour)
+}
+
+// renewEvery renews, each interval, the bindings of the keys requests carried since the
+// last time: "forget a binding after session_max_age without being seen".
+func (t *Tracker) renewEvery(ctx context.Context) {
+	tick := time.NewTicker(t.renewInterval())
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			t.Renew()
+		}
+	}
+}
+
+// Renew queues a renewal of every key seen since the last call; Run calls it periodically.
+func (t *Tracker) Renew() {
+	old := t.seen.Swap(new(sync.Map))
+	now := t.now()
+	n := 0
+	old.Range(func(k, _ any) bool {
+		n++
+		t.enqueue(job{key: k.(string), from: []string{k.(string)}, renew: true, at: now})
+		return n < maxSeen
+	})
 }
 
 // prune forgets revoked values whose refusal ended; the store sweeps its own.
@@ -155,6 +203,7 @@ func (t *Tracker) drain() {
 type binding struct {
 	key, user string
 	expires   time.Time
+	renew     bool
 }
 
 // process resolves a batch in order and writes it. A key bound earlier in the same batch is
@@ -170,7 +219,7 @@ func (t *Tracker) process(ctx context.Context, batch []job) {
 			continue
 		}
 		for _, u := range users {
-			writes = append(writes, binding{key: j.key, user: u, expires: j.at.Add(t.o.MaxAge)})
+			writes = append(writes, binding{key: j.key, user: u, expires: j.at.Add(t.o.MaxAge), renew: j.renew})
 		}
 		if len(users) > 0 {
 			local[j.key] = users
@@ -186,7 +235,9 @@ func (t *Tracker) process(ctx context.Context, batch []job) {
 				t.log.Error("session binding could not be stored", "event", "tracking", "err", err)
 				return
 			}
-			t.observe(EventBound)
+			if !b.renew {
+				t.observe(EventBound)
+			}
 		})
 	}
 	for _, k := range ended {
@@ -237,6 +288,8 @@ func (t *Tracker) resolve(ctx context.Context, j job, local map[string][]string)
 		us, err := t.o.Store.SessionUsers(rctx, old, j.at)
 		cancel()
 		switch {
+		case errors.Is(err, reset.ErrSessionNotFound) && j.renew:
+			// A cookie the app set before anyone signed in, or one whose binding ended.
 		case errors.Is(err, reset.ErrSessionNotFound):
 			// Unbound, or revoked since: the feed tells which.
 			if perr := t.Poll(ctx); perr == nil && t.isRevoked(old, t.now()) {

@@ -69,6 +69,7 @@ func (t *Tracker) cookies(r *http.Request) (live, dead []carried) {
 			dead = append(dead, k)
 		} else {
 			live = append(live, k)
+			t.markSeen(k.key)
 		}
 	}
 	return live, dead

@@ -84,6 +84,9 @@ type Tracker struct {
 
 	jobs  chan job
 	ready atomic.Bool // the revoked set was loaded once
+	// seen holds the live tracked keys requests carried since the last renewal; the worker
+	// swaps it for a fresh map and renews their bindings (see renew).
+	seen atomic.Pointer[sync.Map]
 }
 
 // cookieAttrs are what a deletion must repeat for the browser to match the cookie.
@@ -136,6 +139,7 @@ func New(o Options) (*Tracker, error) {
 	for _, c := range o.Cookies {
 		t.tracked[c] = true
 	}
+	t.seen.Store(new(sync.Map))
 	secret := append([]byte(nil), o.Secret...)
 	t.hashes.New = func() any { return hmac.New(sha256.New, secret) }
 	return t, nil

@@ -387,3 +387,25 @@ func TestWebSocketUpgradePasses(t *testing.T) {
 		t.Errorf("through the upgraded connection = %q, %v, want %q", got, err, "echo:hi\n")
 	}
 }
+
+func TestBindingInUseIsRenewed(t *testing.T) {
+	var clock atomic.Int64
+	start := time.Now()
+	clock.Store(start.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	f := newFixture(t, Options{Now: now, MaxAge: time.Hour})
+	a := f.login("alice@example.com", "pw-alice@example.com")
+	idle := f.login("bob@example.com", "pw-bob@example.com")
+	f.settle()
+	clock.Store(start.Add(50 * time.Minute).UnixNano())
+	f.whoami(a) // alice's cookie is in use; bob's is not
+	f.tr.Renew()
+	f.settle()
+	later := start.Add(70 * time.Minute)
+	if users, err := f.store.SessionUsers(t.Context(), f.tr.key("session", a), later); err != nil || len(users) != 1 {
+		t.Errorf("binding of a cookie seen 50 minutes in, at 70 minutes = %q, %v, want it renewed", users, err)
+	}
+	if _, err := f.store.SessionUsers(t.Context(), f.tr.key("session", idle), later); err == nil {
+		t.Errorf("binding of a cookie not seen since, at 70 minutes: found, want it expired after the max age")
+	}
+}
