@@ -48,15 +48,15 @@ func (t *Tracker) cookies(r *http.Request) (live, dead []carried) {
 	if len(lines) == 0 {
 		return nil, nil
 	}
-	any := false
+	found := false
 	for _, l := range lines {
 		for name := range t.tracked {
 			if strings.Contains(l, name) {
-				any = true
+				found = true
 			}
 		}
 	}
-	if !any {
+	if !found {
 		return nil, nil
 	}
 	now := t.now()
@@ -152,8 +152,9 @@ func (w *writer) Flush() {
 func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // inspect reads the Set-Cookie lines of the response: a tracked cookie set in answer to the
-// sign-in is bound to the account the form named; one that replaces a cookie the request
-// carried inherits that cookie's accounts. Revoked cookies the request carried are dropped,
+// sign-in is bound to the account the form named (so is a tracked cookie the sign-in request
+// carried and the response kept); one that replaces a cookie the request carried inherits
+// that cookie's accounts. Revoked cookies the request carried are dropped,
 // unless the app sets the same name itself.
 func (w *writer) inspect(code int) {
 	h := w.Header()
@@ -190,6 +191,17 @@ func (w *writer) inspect(code int) {
 			j.login = true
 		}
 		w.t.enqueue(j)
+	}
+	if w.form != nil {
+		// An app that keeps the session id across the sign-in (no session_regenerate_id)
+		// signs in the cookie the browser already had: bind that one.
+		for _, l := range w.live {
+			if !set[l.name] {
+				j := job{key: l.key, login: true, at: now}
+				j.form, j.contentType = w.form.snapshot()
+				w.t.enqueue(j)
+			}
+		}
 	}
 	for _, d := range w.dead {
 		if set[d.name] {

@@ -35,6 +35,12 @@ func app(t *testing.T) *httptest.Server {
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
+	// /login-kept signs the browser in under the session id it already has, as a PHP app
+	// without session_regenerate_id does: no Set-Cookie at all.
+	mux.HandleFunc("POST /login-kept", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
 	mux.HandleFunc("GET /rotate", func(w http.ResponseWriter, r *http.Request) {
 		if c, err := r.Cookie("session"); err == nil {
 			http.SetCookie(w, &http.Cookie{Name: "session", Value: c.Value + "r", Path: "/"})
@@ -407,5 +413,20 @@ func TestBindingInUseIsRenewed(t *testing.T) {
 	}
 	if _, err := f.store.SessionUsers(t.Context(), f.tr.key("session", idle), later); err == nil {
 		t.Errorf("binding of a cookie not seen since, at 70 minutes: found, want it expired after the max age")
+	}
+}
+
+func TestSignInThatKeepsTheCookieBindsIt(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.tr.o.LoginPath = "/login-kept"
+	const anon = "anonymous-session-7"
+	form := url.Values{"email": {"alice@example.com"}, "password": {"x"}}.Encode()
+	f.do("POST", "/login-kept", anon, strings.NewReader(form), "application/x-www-form-urlencoded")
+	f.settle()
+	if n := f.revoke("1"); n != 1 {
+		t.Errorf("RevokeSessions(alice) = %d, want 1 (the cookie the sign-in kept)", n)
+	}
+	if !f.tr.Revoked("session", anon) {
+		t.Errorf("the kept cookie is not refused after alice's reset")
 	}
 }
