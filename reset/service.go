@@ -53,32 +53,33 @@ type Options struct {
 	Prefix    string // default "/pwreset"
 	Site      string // the site's name in mail; default the public host
 
-	TokenTTL      time.Duration // default 1h, at most 24h
-	MinPassword   int           // characters (code points); default 8
-	MaxPassword   int           // characters; default 128
-	PerEmail      Rate          // reset requests per address, silent; zero: unlimited
-	PerIP         Rate          // reset requests per client IP, answered 429; zero: unlimited
-	TokenPerIP    Rate          // link checks and completions per client IP; zero: unlimited
-	TokenGlobal   Rate          // link checks and completions in all; zero: unlimited
-	MailGlobal    Rate          // mails sent in all; over it, mail waits in the queue; zero: unlimited
-	MailPerDomain Rate          // mails sent per recipient domain, likewise; zero: unlimited
-	QueueMax      int           // live jobs at most; beyond, new requests are dropped (silently to the client); zero: unlimited
-	MaxAttempts   int           // mail delivery attempts before a job is given up; default 8, at most 30
-	Workers       int           // concurrent mail workers; default 2
-	HashSlots     int           // concurrent hashes and strength checks; default NumCPU-1 (at least 1)
-	JobTimeout    time.Duration // how long one job (lookup, send) may take; default 45s
-	Drain         time.Duration // how long jobs in hand may still run once Run's context is done; default 10s
-	DeadRetention time.Duration // how long given-up jobs are kept for operators; default 7 days
-	PollInterval  time.Duration // how often idle workers look for due jobs; default 1s
-	Now           func() time.Time
-	Logger        *slog.Logger // default slog.Default()
-	Observe       func(Event)  // called for every [Event]; nil: none
+	TokenTTL       time.Duration // default 1h, at most 24h
+	MinPassword    int           // characters (code points); default 8
+	MaxPassword    int           // characters; default 128
+	PerEmail       Rate          // reset requests per address, silent; zero: unlimited
+	PerIP          Rate          // reset requests per client IP, answered 429; zero: unlimited
+	TokenPerIP     Rate          // link checks and completions per client IP; zero: unlimited
+	TokenGlobal    Rate          // link checks and completions in all; zero: unlimited
+	MailGlobal     Rate          // mails sent in all; over it, mail waits in the queue; zero: unlimited
+	MailPerDomain  Rate          // mails sent per recipient domain, likewise; zero: unlimited
+	QueueMax       int           // live jobs at most; beyond, new requests are dropped (silently to the client); zero: unlimited
+	MaxAttempts    int           // mail delivery attempts before a job is given up; default 8, at most 30
+	Workers        int           // concurrent mail workers; default 2
+	HashSlots      int           // concurrent hashes and strength checks; default NumCPU-1 (at least 1)
+	JobTimeout     time.Duration // how long one job (lookup, send) may take; default 45s
+	Drain          time.Duration // how long jobs in hand may still run once Run's context is done; default 10s
+	DeadRetention  time.Duration // how long given-up jobs are kept for operators; default 7 days
+	PollInterval   time.Duration // how often idle workers look for due jobs; default 1s
+	Now            func() time.Time
+	Logger         *slog.Logger // default slog.Default()
+	Observe        func(Event)  // called for every [Event]; nil: none
+	ObserveHashing func(time.Duration)
+
 	// Sessions, when set, is where the app's session cookies are bound (issue 11): a
 	// completed reset revokes every session bound to the account. nil: no tracking.
 	Sessions SessionStore
 	// SessionMaxAge is how long a revoked session stays refused; default 720h.
-	SessionMaxAge  time.Duration
-	ObserveHashing func(time.Duration)
+	SessionMaxAge time.Duration
 }
 
 // Event names something that happened, for metrics. It carries no personal data: the audit
