@@ -24,6 +24,7 @@ import (
 	"resetgate/reset/smtp"
 	"resetgate/reset/sqldb"
 	"resetgate/reset/strength"
+	"resetgate/tracking"
 	"resetgate/web"
 )
 
@@ -43,6 +44,7 @@ type app struct {
 	mailer  mailer
 	svc     *reset.Service
 	proxy   *proxy.Proxy
+	tracker *tracking.Tracker // nil: session tracking is off
 	web     *web.Handler
 	wrap    *apphtml.Wrapper // [ui] wrap mode; nil when off
 	metrics *metrics
@@ -167,12 +169,17 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	}
 	a.health = newHealth(a)
 	a.metrics = newMetrics(a)
+	var sessions reset.SessionStore
+	if cfg.App.tracksSessions() {
+		sessions = a.store
+	}
 	a.svc, err = reset.New(reset.Options{
+		Sessions: sessions, SessionMaxAge: cfg.App.SessionMaxAge.Duration,
 		Users: a.users, Store: a.store, Mailer: a.mailer, Hashers: hashers, Mail: mail,
 		Checker:   strength.New(strength.Options{MinScore: cfg.Reset.MinStrength, ContextWords: []string{site, cfg.public.Hostname()}}),
 		PublicURL: cfg.PublicURL, Prefix: cfg.Prefix, Site: site, CaseSensitiveEmail: cfg.Users.CaseSensitive,
-		Usernames:   cfg.Users.UsernameColumn != "",
-		Brand: cfg.brand(), LogoURL: cfg.logoURL(), AccentColor: cfg.UI.AccentColor,
+		Usernames: cfg.Users.UsernameColumn != "",
+		Brand:     cfg.brand(), LogoURL: cfg.logoURL(), AccentColor: cfg.UI.AccentColor,
 		TokenTTL:    cfg.Reset.TokenTTL.Duration,
 		MinPassword: cfg.Reset.MinPasswordLength, MaxPassword: cfg.Reset.MaxPasswordLength,
 		PerEmail: cfg.rates["limits.per_email"], PerIP: cfg.rates["limits.per_ip"],
@@ -181,7 +188,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		QueueMax: cfg.Limits.QueueMax, Drain: cfg.drain(), MaxAttempts: cfg.Mail.MaxAttempts, Logger: log,
 		AuditKeep: cfg.Admin.auditKeep(), AuditRetention: cfg.Admin.AuditRetention.Duration,
 		WasntMeTTL: cfg.Reset.WasntMeTTL.Duration, Hooks: hooks, HookAttempts: cfg.Hooks.MaxAttempts,
-		Observe: a.metrics.observe, ObserveHashing: a.metrics.observeHashing,
+		Observe: a.observe, ObserveHashing: a.metrics.observeHashing,
 	})
 	if err != nil {
 		return nil, err
@@ -216,13 +223,20 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if err != nil {
 		return nil, err
 	}
+	var upstream http.Handler = a.proxy
+	if cfg.App.tracksSessions() {
+		if a.tracker, err = newTracker(ctx, cfg, a); err != nil {
+			return nil, err
+		}
+		upstream = a.tracker.Wrap(a.proxy)
+	}
 	guard, err := newGuard(ctx, cfg, getenv, a.store, a.metrics.observeChallenge)
 	if err != nil {
 		return nil, err
 	}
 	var pages = webTemplates(cfg)
 	wo := web.Options{
-		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: a.proxy,
+		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: upstream,
 		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, SignInURL: cfg.signInURL(), Templates: pages, Logger: log,
 		Challenge: guard,
 
@@ -241,6 +255,41 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	a.accessLog.Store(cfg.AccessLog)
 	a.handler = instrument(log, cfg.Prefix, &a.accessLog, a.metrics, a.web, ips.IP, &a.inflight)
 	return a, nil
+}
+
+// observe counts the service's events; a reset that ended sessions also brings this
+// process's revoked set up to date at once, before the done page is answered, rather than at
+// the tracker's next poll (other replicas learn of it within their poll interval).
+func (a *app) observe(e reset.Event) {
+	a.metrics.observe(e)
+	if e == reset.EventSessionsEnded && a.tracker != nil {
+		if err := a.tracker.Poll(context.Background()); err != nil {
+			a.log.Warn("the revoked sessions could not be read at once; the next poll brings them", "event", "tracking", "err", err)
+		}
+	}
+}
+
+// newTracker wires session tracking (issue 11): the app's sign-in and cookies from [app],
+// the binding secret shared by every replica through the store, the same account lookup as
+// a reset.
+func newTracker(ctx context.Context, cfg *Config, a *app) (*tracking.Tracker, error) {
+	secret, err := a.store.Secret(ctx, "sessions", 32)
+	if err != nil {
+		return nil, fmt.Errorf("session tracking: %w", err)
+	}
+	t, err := tracking.New(tracking.Options{
+		LoginPath: cfg.App.LoginPath, LoginField: cfg.App.LoginField, Cookies: cfg.App.SessionCookies,
+		MaxAge: cfg.App.SessionMaxAge.Duration, CaseSensitive: cfg.Users.CaseSensitive, Secret: secret,
+		Users: a.users, FindAccount: a.svc.FindAccount, Store: a.store, Logger: a.log, Observe: a.metrics.observeTracking,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Refuse what was revoked before this start from the first request on.
+	if err := t.Poll(ctx); err != nil {
+		return nil, fmt.Errorf("session tracking: read the revoked sessions: %w", err)
+	}
+	return t, nil
 }
 
 // newHashPolicy is the [users] hash settings as a passhash.Policy.

@@ -32,6 +32,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	for _, w := range wideTrustedProxies(cfg.Limits.TrustedProxies) {
 		fmt.Fprintf(env.stdout, "warn  %-12s %s\n", "config", w)
 	}
+	fmt.Fprintf(env.stdout, "%-5s %-12s %s\n", "info", "sessions", trackingSummary(&cfg.App))
 	if *offline {
 		return nil
 	}
@@ -206,4 +207,13 @@ func cmdHealthcheck(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	fmt.Fprintln(env.stdout, "ok")
 	return nil
+}
+
+// trackingSummary says whether session tracking is on and what it watches (issue 11).
+func trackingSummary(a *AppConfig) string {
+	if !a.tracksSessions() {
+		return "tracking off: a reset ends no session of the app (set [app] login_path and session_cookies to turn it on)"
+	}
+	return fmt.Sprintf("tracking on: sign-ins by POST %s (field %q) bind the cookies %s; a reset revokes them; bindings kept %s",
+		a.LoginPath, a.LoginField, strings.Join(a.SessionCookies, ", "), a.SessionMaxAge.Duration)
 }

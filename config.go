@@ -95,6 +95,7 @@ func defaultConfig() Config {
 		Store: StoreConfig{Backend: "bolt", KeyPrefix: "resetgate:"},
 		Admin: AdminConfig{Listen: "127.0.0.1:9090", AuditKeep: reset.DefaultAuditKeep,
 			AuditRetention: duration{reset.DefaultAuditRetention}},
+		App:   AppConfig{LoginField: "email", SessionMaxAge: duration{reset.DefaultSessionMaxAge}},
 		Proxy: ProxyConfig{BodyIdleTimeout: duration{30 * time.Second}, BodyMinRate: 500, BufferMax: size{16 << 20}},
 		Hooks: HooksConfig{Timeout: duration{webhook.DefaultTimeout}, MaxAttempts: reset.DefaultMaxAttempts},
 		Abuse: defaultAbuse(),

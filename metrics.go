@@ -12,6 +12,7 @@ import (
 
 	"resetgate/challenge"
 	"resetgate/reset"
+	"resetgate/tracking"
 	"resetgate/web"
 )
 
@@ -22,6 +23,7 @@ type metrics struct {
 	requests *prometheus.CounterVec   // route, code
 	latency  *prometheus.HistogramVec // route
 	events   *prometheus.CounterVec   // event
+	sessions *prometheus.CounterVec   // event: session tracking (package tracking)
 	hashing  prometheus.Histogram
 
 	// Resolved once, so the hot path does no label lookups.
@@ -37,8 +39,12 @@ var eventNames = []reset.Event{
 	reset.EventCompletionWaits, reset.EventMailSent, reset.EventMailFailed, reset.EventMailGivenUp,
 	reset.EventMailDeferred, reset.EventJobPanicked, reset.EventLeaseLost, reset.EventPasswordChanged,
 	reset.EventPasswordRefused, reset.EventStoreWriteFailed, reset.EventWasntMe, reset.EventHookSent,
-	reset.EventHookFailed, reset.EventHookGivenUp,
+	reset.EventHookFailed, reset.EventHookGivenUp, reset.EventSessionsEnded, reset.EventSessionsEndFailed,
 }
+
+// trackingEvents fixes the label values of resetgate_session_events_total.
+var trackingEvents = []tracking.Event{tracking.EventBound, tracking.EventRefused, tracking.EventFailed,
+	tracking.EventDropped, tracking.EventPollFailed}
 
 func newMetrics(a *app) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
@@ -81,6 +87,13 @@ func newMetrics(a *app) *metrics {
 		}
 		return 0
 	})
+	m.sessions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "resetgate_session_events_total",
+		Help: "Session tracking ([app] session_cookies): session_bound (a cookie bound to an account, durable in the store), session_refused (a request carried a revoked cookie, which was dropped), session_bind_failed, session_bind_dropped (queue full), session_poll_failed. Revocations by resets are resetgate_events_total{event=\"sessions_ended\"}.",
+	}, []string{"event"})
+	for _, e := range trackingEvents {
+		m.sessions.WithLabelValues(string(e))
+	}
 	queue := &queueCollector{a: a,
 		depth: prometheus.NewDesc("resetgate_queue_depth", "Mail jobs waiting (live, not given up).", nil, nil),
 		dead:  prometheus.NewDesc("resetgate_queue_dead", "Mail jobs given up on, kept for `resetgate queue`.", nil, nil),
@@ -108,7 +121,7 @@ func newMetrics(a *app) *metrics {
 		Name: "resetgate_hash_slots",
 		Help: "Hash slots: how many hashes and strength checks may run at once.",
 	}, slots(false))
-	m.reg.MustRegister(m.requests, m.latency, m.events, m.hashing, queue, busy, total, active,
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.sessions, m.hashing, queue, busy, total, active,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -116,6 +129,10 @@ func newMetrics(a *app) *metrics {
 func (m *metrics) observe(e reset.Event) { m.events.WithLabelValues(string(e)).Inc() }
 
 func (m *metrics) observeChallenge(e challenge.Event) { m.events.WithLabelValues(string(e)).Inc() }
+
+func (m *metrics) observeTracking(e tracking.Event) {
+	m.sessions.WithLabelValues(string(e)).Inc()
+}
 
 func (m *metrics) observeHashing(d time.Duration) { m.hashing.Observe(d.Seconds()) }
 

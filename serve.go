@@ -147,6 +147,9 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 	if a.wrap != nil {
 		wg.Go(func() { a.wrap.Run(workCtx) })
 	}
+	if a.tracker != nil {
+		wg.Go(func() { a.tracker.Run(workCtx) })
+	}
 	hup := watchHUP(workCtx, func() { a.reload(certs) })
 
 	errc := make(chan error, 2)
@@ -314,6 +317,7 @@ func structuralChanges(old, new *Config) []string {
 		{"users", fmt.Sprint(old.Users), fmt.Sprint(new.Users)}, {"mail", fmt.Sprint(old.Mail.Transport, old.Mail.From, old.Mail.SMTP, old.Mail.MaxAttempts), fmt.Sprint(new.Mail.Transport, new.Mail.From, new.Mail.SMTP, new.Mail.MaxAttempts)},
 		{"reset.min_strength", old.Reset.MinStrength, new.Reset.MinStrength}, {"reset.after_reset_url", old.Reset.AfterResetURL, new.Reset.AfterResetURL},
 		{"app.login_path", old.App.LoginPath, new.App.LoginPath},
+		{"app", fmt.Sprint(old.App), fmt.Sprint(new.App)},
 		{"reset.templates_dir", old.Reset.TemplatesDir, new.Reset.TemplatesDir},
 		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
 		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},

@@ -184,7 +184,10 @@ type gateOptions struct {
 	smtpHost                    string
 	smtpPort                    int
 	loginPath                   string // the app's sign-in page, which gets the reset link
-	extra                       string // more of the config file, e.g. a [ui] section
+	admin                       string // [admin] listen; "" turns the admin listener off
+	extra                       string // more TOML, appended (whole tables, e.g. [app])
+	dataDir                     string // data_dir; "": a fresh temporary directory
+	env                         []string
 }
 
 // gateConfig is a complete config file as an operator writes it for an app on this machine;
@@ -216,7 +219,7 @@ username = ""
 paths = [%q]   # the app's sign-in page: resetgate adds the "Forgot your password?" link
 
 [admin]
-listen = ""
+listen = %q
 `
 
 // startResetgate runs `resetgate serve` on a free port with public_url http://localhost:PORT
@@ -230,13 +233,17 @@ func startResetgate(t *testing.T, o gateOptions) (*url.URL, *proc) {
 	p, _ := startOnFreePort(t, "resetgate", func(port int) *exec.Cmd {
 		public = &url.URL{Scheme: "http", Host: net.JoinHostPort("localhost", strconv.Itoa(port))}
 		cfg := filepath.Join(dir, fmt.Sprintf("config-%d.toml", port))
-		body := fmt.Sprintf(gateConfig, port, public.String(), o.upstream, filepath.Join(dir, "data"), o.site,
-			o.driver, o.site, o.smtpHost, o.smtpPort, o.loginPath) + o.extra
+		data := o.dataDir
+		if data == "" {
+			data = filepath.Join(dir, "data")
+		}
+		body := fmt.Sprintf(gateConfig, port, public.String(), o.upstream, data, o.site,
+			o.driver, o.site, o.smtpHost, o.smtpPort, o.loginPath, o.admin) + o.extra
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(bin, "serve", "-config", cfg)
-		cmd.Env = append(os.Environ(), "LEGACY_DSN="+o.dsn)
+		cmd.Env = append(append(os.Environ(), "LEGACY_DSN="+o.dsn), o.env...)
 		return cmd
 	}, func(ctx context.Context, p *proc, port int) error {
 		attrs, err := waitLog(ctx, p, "resetgate listening")

@@ -147,6 +147,7 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 	s.log.InfoContext(ctx, "password changed", "event", "reset.complete", "ip", clientIP, "user_id", u.ID, "outcome", "changed", "scheme", scheme)
 	s.audit(ctx, AuditEvent{Event: AuditPasswordChanged, Outcome: "changed", UserID: u.ID, Email: u.Email, IP: clientIP})
 	s.spend(wctx, p.Token, mark)
+	s.afterReset(wctx, u.ID, clientIP)
 	s.Wake()
 	return p, nil
 }

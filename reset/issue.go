@@ -52,5 +52,6 @@ func (s *Service) issue(ctx context.Context, u User, clientIP string) (string, M
 
 func (s *Service) mailData(tun *Tunables, u User, clientIP string, at time.Time, link string) MailData {
 	return MailData{Site: s.o.Site, Brand: s.o.Brand, Logo: s.o.LogoURL, Accent: s.o.AccentColor, Name: u.Name, Email: u.Email, Link: link, ResetURL: s.RequestURL(),
-		Valid: humanDuration(tun.TokenTTL), IP: clientIP, Time: at.UTC().Format("Mon, 02 Jan 2006 15:04 MST")}
+		Valid: humanDuration(tun.TokenTTL), IP: clientIP, Time: at.UTC().Format("Mon, 02 Jan 2006 15:04 MST"),
+		SessionsEnded: s.o.Sessions != nil}
 }

@@ -59,6 +59,9 @@ type MailData struct {
 	// WasntMe is the "this wasn't me" link (changed notice only), working for WasntMeValid
 	// ("7 days"); empty in the reset mail.
 	WasntMe, WasntMeValid string
+	// SessionsEnded says that the reset ended the account's other sign-ins (session
+	// tracking is on); "changed" mail only.
+	SessionsEnded bool
 }
 
 // MailTemplates renders the two messages resetgate sends: "reset" (the link) and "changed"

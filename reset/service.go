@@ -90,6 +90,12 @@ type Options struct {
 	Logger         *slog.Logger // default slog.Default()
 	Observe        func(Event)  // called for every [Event]; nil: none
 	ObserveHashing func(time.Duration)
+
+	// Sessions, when set, is where the app's session cookies are bound (issue 11): a
+	// completed reset revokes every session bound to the account. nil: no tracking.
+	Sessions SessionStore
+	// SessionMaxAge is how long a revoked session stays refused; default 720h.
+	SessionMaxAge time.Duration
 }
 
 // Event names something that happened, for metrics. It carries no personal data: the audit
@@ -130,6 +136,10 @@ const (
 	EventHookSent    Event = "webhook_sent"
 	EventHookFailed  Event = "webhook_failed"
 	EventHookGivenUp Event = "webhook_given_up"
+	// EventSessionsEnded: one tracked session of the app was revoked by a completed reset.
+	EventSessionsEnded Event = "sessions_ended"
+	// EventSessionsEndFailed: a completed reset could not revoke the account's sessions.
+	EventSessionsEndFailed Event = "sessions_end_failed"
 )
 
 // Service runs the reset flow. Its methods are safe for concurrent use.
@@ -247,6 +257,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = DefaultPollInterval
+	}
+	if o.SessionMaxAge == 0 {
+		o.SessionMaxAge = DefaultSessionMaxAge
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -162,6 +162,7 @@ type Store interface {
 	Limiter
 	Queue
 	AuditTrail
+	SessionStore
 
 	// Secret returns the named random secret of the given size, creating it on first use, so
 	// that every process sharing the store signs and encrypts cookies alike.

@@ -404,6 +404,7 @@ func (s *Service) Sweep(ctx context.Context) {
 	} else if n > 0 {
 		s.log.InfoContext(ctx, "dead mail jobs past their retention deleted", "event", "sweep", "count", n)
 	}
+	s.sweepSessions(ctx, now)
 	if s.o.AuditKeep < 0 {
 		return
 	}

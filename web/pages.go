@@ -95,12 +95,15 @@ type page struct {
 	Logo        string
 	Theme       bool
 	Stylesheets []string
+	// SessionsEnded: a completed reset ends the account's other sign-ins (session tracking).
+	SessionsEnded bool
 }
 
 // render writes the page with the given status. Templates render into a buffer first, so a
 // template error becomes a clean 500 page instead of half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Site, p.Prefix, p.SignIn = h.o.Site, h.o.Prefix, h.o.SignInURL
+	p.SessionsEnded = h.o.Service.TracksSessions()
 	p.Usernames = h.o.Service.AcceptsUsernames()
 	p.Brand, p.Logo, p.Theme, p.Stylesheets = h.o.Brand, h.o.LogoURL, h.theme != nil, h.o.Stylesheets
 	t := (*h.pages.Load())[name]

@@ -18,6 +18,7 @@
 //	dead         dead job id → 1 format byte (2) ‖ JSON job record
 //	dead-at      8-byte time it was given up on ‖ job id → empty, for DeleteDead
 //	secrets      name → the secret's bytes
+//	sessions, user-sessions, revoked, revoked-seq: session tracking (see sessions.go)
 //
 // Times in keys are Unix ns, big-endian with the sign bit flipped so that they sort in time
 // order. Records are JSON, through private structs with short field names, so that they stay
@@ -110,12 +111,18 @@ var (
 	bucketDeadAt     = []byte("dead-at")
 	bucketSecrets    = []byte("secrets")
 	bucketAudit      = []byte("audit")
-	keyFormat        = []byte("format")
-	keyDeadCount     = []byte("dead")
-	keyAuditCount    = []byte("audit")
+	// Session tracking (sessions.go).
+	bucketSessions     = []byte("sessions")
+	bucketUserSessions = []byte("user-sessions")
+	bucketRevoked      = []byte("revoked")
+	bucketRevokedSeq   = []byte("revoked-seq")
+	keyFormat          = []byte("format")
+	keyDeadCount       = []byte("dead")
+	keyAuditCount      = []byte("audit")
 
 	allBuckets = [][]byte{bucketTokens, bucketUserTokens, bucketLimits, bucketJobs, bucketReady,
-		bucketDelayed, bucketDead, bucketDeadAt, bucketSecrets, bucketAudit}
+		bucketDelayed, bucketDead, bucketDeadAt, bucketSecrets, bucketAudit,
+		bucketSessions, bucketUserSessions, bucketRevoked, bucketRevokedSeq}
 )
 
 // Open opens the data file at path, creating it (mode 0600) if it does not exist; its

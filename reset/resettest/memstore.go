@@ -26,6 +26,10 @@ type MemStore struct {
 	jobs    map[string]reset.Job
 	secrets map[string][]byte
 	audit   []reset.AuditEvent // in insertion order
+	// Session bindings (memsessions.go).
+	bound   map[string]map[string]time.Time // key → user → expiry
+	revoked map[string]revokedEntry
+	seq     uint64
 }
 
 type window struct {
@@ -45,6 +49,8 @@ func NewMemStore() *MemStore {
 		limits:  make(map[string]window),
 		jobs:    make(map[string]reset.Job),
 		secrets: make(map[string][]byte),
+		bound:   make(map[string]map[string]time.Time),
+		revoked: make(map[string]revokedEntry),
 	}
 }
 

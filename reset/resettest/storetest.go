@@ -116,6 +116,16 @@ func TestStore(t *testing.T, f Factory) {
 		{"old audit events are swept", testAuditSweep},
 		{"audit trail survives a restart", testAuditRestart},
 
+		{"bound session reads back", testBindSession},
+		{"rebinding replaces user and expiry", testRebindSession},
+		{"expired binding is not found", testSessionExpired},
+		{"revoke ends only the user's live sessions", testRevokeSessions},
+		{"revoked key stays revoked when bound again", testBindRevoked},
+		{"revoked since follows the cursor", testRevokedSince},
+		{"sweep deletes expired bindings and revocations", testSweepSessions},
+		{"concurrent binds and a revoke lose nothing", testSessionsConcurrent},
+		{"sessions survive a restart", testSessionsRestart},
+
 		{"state survives a restart", testRestart},
 		{"expired token vanishes by the wall clock", testWallClockExpiry},
 	}
