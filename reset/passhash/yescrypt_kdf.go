@@ -31,47 +31,59 @@ const (
 	pwxSBytes = 3 * (1 << pwxWidth) * pwxSimple * 8   // 12288: S0, S1 and S2
 	pwxSMask  = ((1 << pwxWidth) - 1) * pwxSimple * 8 // byte offset of an entry
 	pwxSWords = pwxSBytes / 4                         // the S-boxes in 32-bit words
-	pwxEntry  = pwxSimple * 8 / 4                     // one S-box entry in 32-bit words
+	pwxLanes  = pwxSBytes / 8                         // the S-boxes in 64-bit lanes
 	pwxWMask  = (1 << pwxWidth) - 1                   // S2's write position wraps
 	ysBlock   = 16                                    // 32-bit words in a 64-byte block
 )
 
-// pwxCtx is one thread's S-boxes: offsets of S0, S1 and S2 into s (in 32-bit words) and w,
-// the next S2 entry pwxform writes.
+// pwxCtx is one thread's S-boxes: s holds S0, S1 and S2 as 64-bit lanes (each word pair
+// of the blocks a Salsa20/8 SMix left there, low word first), s0, s1 and s2 are their offsets
+// in s, and w is the next S2 entry pwxform writes.
 type pwxCtx struct {
-	s          []uint32
+	s          [pwxLanes]uint64
 	s0, s1, s2 int
 	w          int
 }
 
-func (c *pwxCtx) lane(off int) uint64 { return uint64(c.s[off]) | uint64(c.s[off+1])<<32 }
+func newPwxCtx(sbox []uint32) *pwxCtx {
+	c := &pwxCtx{s1: pwxLanes / 3, s0: 2 * pwxLanes / 3}
+	for i := range c.s {
+		c.s[i] = uint64(sbox[2*i]) | uint64(sbox[2*i+1])<<32
+	}
+	return c
+}
 
-// pwxform transforms one 64-byte block b (16 shuffled words = 4 gathers × 2 simple lanes).
+// pwxform transforms one 64-byte block b (16 shuffled words = 4 gathers × 2 simple 64-bit
+// lanes, low word first).
 func (c *pwxCtx) pwxform(b []uint32) {
+	b = b[:ysBlock]
+	var x [pwxGather * pwxSimple]uint64
+	for i := range x {
+		x[i] = uint64(b[2*i]) | uint64(b[2*i+1])<<32
+	}
+	s := &c.s
 	s0, s1, s2, w := c.s0, c.s1, c.s2, c.w
 	for i := range pwxRounds {
-		for j := range pwxGather {
-			xl, xh := b[4*j], b[4*j+1]
-			p0 := s0 + int(xl&pwxSMask)/4
-			p1 := s1 + int(xh&pwxSMask)/4
+		for j := 0; j < len(x); j += pwxSimple {
+			lo, hi := uint32(x[j]), uint32(x[j]>>32)
+			p0 := s0 + int(lo&pwxSMask)/8
+			p1 := s1 + int(hi&pwxSMask)/8
 			for k := range pwxSimple {
-				lo, hi := b[4*j+2*k], b[4*j+2*k+1]
-				x := uint64(hi) * uint64(lo)
-				x += c.lane(p0 + 2*k)
-				x ^= c.lane(p1 + 2*k)
-				b[4*j+2*k], b[4*j+2*k+1] = uint32(x), uint32(x>>32)
-				if i != 0 && i != pwxRounds-1 {
-					off := s2 + w*pwxEntry + 2*k
-					c.s[off], c.s[off+1] = uint32(x), uint32(x>>32)
-				}
+				v := x[j+k]
+				v = (v>>32)*(v&0xffffffff) + s[p0+k]
+				x[j+k] = v ^ s[p1+k]
 			}
 			if i != 0 && i != pwxRounds-1 {
+				copy(s[s2+w*pwxSimple:], x[j:j+pwxSimple])
 				w++
 			}
 		}
 	}
 	c.s0, c.s1, c.s2 = s2, s0, s1
 	c.w = w & pwxWMask
+	for i, v := range x {
+		b[2*i], b[2*i+1] = uint32(v), uint32(v>>32)
+	}
 }
 
 // salsa20 applies Salsa20/rounds with its feed-forward to one block in shuffled order.
@@ -255,8 +267,8 @@ func smix(b []uint32, r int, n uint64, p, t uint32, v []uint32, passwd *[32]byte
 	nloopRW = (nloopRW + 1) &^ 1
 
 	xy := make([]uint32, 2*s)
-	sboxes := make([]uint32, int(p)*pwxSWords)
-	ctxs := make([]pwxCtx, p)
+	sbox := make([]uint32, pwxSWords)
+	ctxs := make([]*pwxCtx, p)
 	for i, vchunk := uint64(0), uint64(0); i < uint64(p); i, vchunk = i+1, vchunk+nchunk {
 		np := nchunk
 		if i == uint64(p)-1 {
@@ -264,20 +276,19 @@ func smix(b []uint32, r int, n uint64, p, t uint32, v []uint32, passwd *[32]byte
 		}
 		bp := b[int(i)*s : int(i+1)*s]
 		vp := v[int(vchunk)*s:]
-		sp := sboxes[int(i)*pwxSWords : int(i+1)*pwxSWords]
-		smix1(bp, 1, pwxSBytes/128, false, sp, xy, nil)
-		ctxs[i] = pwxCtx{s: sp, s2: 0, s1: pwxSWords / 3, s0: 2 * pwxSWords / 3}
+		smix1(bp, 1, pwxSBytes/128, false, sbox, xy, nil)
+		ctxs[i] = newPwxCtx(sbox) // S2 is the first third, S1 the second, S0 the last
 		if i == 0 {
 			key := wordsBytes(bp[s-ysBlock:])
 			mac := hmac.New(sha256.New, key)
 			mac.Write(passwd[:])
 			mac.Sum(passwd[:0])
 		}
-		smix1(bp, r, np, true, vp, xy, &ctxs[i])
-		smix2(bp, r, p2floor(np), nloopRW, true, vp, xy, &ctxs[i])
+		smix1(bp, r, np, true, vp, xy, ctxs[i])
+		smix2(bp, r, p2floor(np), nloopRW, true, vp, xy, ctxs[i])
 	}
 	for i := range int(p) {
-		smix2(b[i*s:(i+1)*s], r, n, nloopAll-nloopRW, false, v, xy, &ctxs[i])
+		smix2(b[i*s:(i+1)*s], r, n, nloopAll-nloopRW, false, v, xy, ctxs[i])
 	}
 }
 
