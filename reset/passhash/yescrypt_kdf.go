@@ -20,7 +20,6 @@ import (
 // (word i of the working copy is word i·5 mod 16 of the block), because pwxform pairs the
 // shuffled words into its 64-bit lanes and the S-boxes hold blocks in that order.
 const (
-	yescryptRW       = 0x002
 	yescryptDefaults = 0x0b6 // RW | ROUNDS_6 | GATHER_4 | SIMPLE_2 | SBOX_12K
 	yescryptPrehash  = 0x10000000
 
