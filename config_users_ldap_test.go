@@ -49,7 +49,10 @@ tls = "none"`), "users.ldap.tls", 7, "in clear to ldap.example.com"},
 		{"inline password", edit(`bind_password_env = "LDAP_PASSWORD"`, `bind_password = "x"`), "users.ldap.bind_password", 9, "bind_password_env or bind_password_file"},
 		{"dsn with ldap", edit("[users]\n", "[users]\ndsn = \"file:x.db\"\n"), "users.dsn", 4, "[users.ldap]"},
 		{"missing ca_file", edit(`[mail]`, "ca_file = \"/nonexistent/ca.pem\"\n[mail]"), "users.ldap.ca_file", 11, "no such file"},
-		{"write mode", edit(`[mail]`, "password_write = \"hash\"\n[mail]"), "users.ldap.password_write", 11, "auto, extended, attribute"},
+		{"write mode", edit(`[mail]`, "password_write = \"hash\"\n[mail]"), "users.ldap.password_write", 11, "auto, extended, attribute, unicodepwd"},
+		{"unicodePwd in clear", strings.Replace(edit(`url = "ldaps://ldap.example.com"
+tls = "ldaps"`, `url = "ldap://127.0.0.1"
+tls = "none"`), "[mail]", "password_write = \"unicodepwd\"\n[mail]", 1), "users.ldap.password_write", 11, "only over an encrypted connection"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

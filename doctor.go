@@ -101,11 +101,14 @@ func cmdDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 			fmt.Fprintf(out, "              %s\n", g.why)
 		}
 	}
-	if d, ok := users.(interface{ Extended() bool }); ok && len(hashes) == 0 {
+	if d, ok := users.(interface {
+		Extended() bool
+		Writes() string
+	}); ok && len(hashes) == 0 {
 		// A directory: no readable userPassword is the usual, safe case when the directory
 		// hashes new passwords itself.
 		if d.Extended() {
-			fmt.Fprintln(out, "  (the service account cannot read userPassword: nothing to judge; the directory hashes new passwords itself, through the Password Modify extended operation)")
+			fmt.Fprintf(out, "  (the service account cannot read userPassword: nothing to judge; the directory hashes new passwords itself, written with %s)\n", d.Writes())
 			safe = true
 		} else {
 			fmt.Fprintln(out, "  (no userPassword readable, and the directory does not offer the Password Modify extended operation: resetgate can write no password; grant the service account read access to userPassword)")

@@ -39,8 +39,8 @@ func formatLines(info passhash.Info, scheme string, writable bool) []string {
 // advice is what to set for a format resetgate recognises but will not write.
 func advice(info passhash.Info) string {
 	switch info.Scheme {
-	case "yescrypt":
-		return `set [users] hash = "sha512-crypt": libxcrypt (PAM, /etc/shadow, crypt(3)) verifies $6$ as well as $y$; resetgate cannot compute yescrypt`
+	case "yescrypt", "gost-yescrypt":
+		return `set [users] hash = "sha512-crypt" (or "yescrypt"): libxcrypt (PAM, /etc/shadow, crypt(3)) verifies $6$ and $y$ as well as $gy$; resetgate cannot compute gost-yescrypt, nor yescrypt flavours other than libxcrypt's $y$j`
 	case "md5-crypt", "apr1":
 		return `set [users] hash = "bcrypt" for Apache (htpasswd files and mod_authn_dbd verify $2y$) or "sha512-crypt" for crypt(3)/PAM`
 	case "mysql41":

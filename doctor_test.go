@@ -19,7 +19,8 @@ func TestDoctorNamesEveryStack(t *testing.T) {
 		"$S$DgE1vuZOCO5h4AKeUxx6IV50AfkuIMaowGsjTHsOWnU7Ai6WOtS7":              "drupal7  $S$",
 		"AGDOhlZ38LCjMtQ8ZFqLS3/tTlI1OCuBCGb3NiYUwMOS/XZWjl0T0rwaRxTx+gkgTg==": "aspnet-identity  v2 (0x00)",
 		"{noop}letmein-42": "spring  {noop}",
-		"$y$j9T$K8HVAm08BxYSyRchJoo/r/$8eOHjCq9zUT.7kvdV80XnVPXWwYioD/.CLbgt9yfrsD": "yescrypt",
+		"$y$j9T$K8HVAm08BxYSyRchJoo/r/$8eOHjCq9zUT.7kvdV80XnVPXWwYioD/.CLbgt9yfrsD":  "yescrypt  $y$",
+		"$gy$j9T$BdImFSDFlAiXpJlYBqNZl1$QxGILZXGS7FnoSIEkMAKUHxiCk/xqfyQMpONITA80i2": "gost-yescrypt  $gy$",
 	}
 	i := 0
 	for hash := range rows {
@@ -31,7 +32,7 @@ func TestDoctorNamesEveryStack(t *testing.T) {
 	}
 	code, out, errOut := cli(t, env(), "", "doctor", "-config", path)
 	if code != 1 || !strings.Contains(out, "NOT SAFE") {
-		t.Fatalf("doctor with {noop} and yescrypt rows = %d, want 1 and NOT SAFE:\n%s%s", code, out, errOut)
+		t.Fatalf("doctor with {noop} and gost-yescrypt rows = %d, want 1 and NOT SAFE:\n%s%s", code, out, errOut)
 	}
 	for _, want := range rows {
 		if !strings.Contains(out, want) {
@@ -42,7 +43,8 @@ func TestDoctorNamesEveryStack(t *testing.T) {
 		"verified by: WordPress 6.1 wp_check_password",
 		"verified by: drupal-hash 1.0.4 (npm)",
 		"verified by: aspnetcore-identity-password-hasher 1.0.1 (npm)",
-		"verified by: mkpasswd -m yescrypt vectors, recognised only",
+		"verified by: libxcrypt: mkpasswd -m yescrypt (Debian whois) vectors",
+		"verified by: mkpasswd -m gost-yescrypt vectors, recognised only",
 		`instead: set [users] hash = "sha512-crypt"`,
 		`instead: set [users] hash = "spring"`,
 		"writes: yes, in exactly this format",

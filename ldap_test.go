@@ -51,9 +51,30 @@ func ssha(t *testing.T, password string) string {
 	return hash
 }
 
+// argon2LDAP is password as OpenLDAP's {ARGON2} with an argon2id PHC string (OWASP's
+// m=19456,t=2,p=1), written by resetgate's own argon2id hasher: slapd's argon2 module
+// (internal/testenv loads it) verifies it on bind.
+func argon2LDAP(t *testing.T, password string) string {
+	t.Helper()
+	h, err := passhash.New("argon2id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := h.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "{ARGON2}" + hash
+}
+
 // aliceCrypt is "Tawny-Heron-Quartz-88" as SHA-512 crypt with glibc's default 5000 rounds, made
 // by Python's crypt.crypt(password, "$6$resetgateSalt16") (glibc's crypt(3)).
 const aliceCrypt = "{CRYPT}$6$resetgateSalt16$LJWLdNKupxgHr2hishxj12IrMThYbQNeZQGELvOhnHQpMBMW45NOcXDSNc7N8n77u2nL7qHYl8YpcNyl1LF9Y0"
+
+// aliceYescrypt is "Tawny-Heron-Quartz-88" as libxcrypt's yescrypt, made by
+// `mkpasswd --stdin -m yescrypt -S '$y$j9T$resetgateSalt16resetgat.'` (Debian whois 5.5.17);
+// slapd's {CRYPT} checks it with libxcrypt's crypt(3).
+const aliceYescrypt = "{CRYPT}$y$j9T$resetgateSalt16resetgat.$GpohiOjD4Pt2SQym.8Py6QDNbtSwLUolACefBdHV380"
 
 func (a directoryAccount) root(t *testing.T) *goldap.Conn {
 	t.Helper()
@@ -156,25 +177,30 @@ func TestEndToEndLDAP(t *testing.T) {
 	const oldPassword, newPassword = "Tawny-Heron-Quartz-88", "cobalt lantern orchard 42"
 	for _, tc := range []struct {
 		name, service string
-		crypt         bool   // the entry holds aliceCrypt rather than {SSHA}
+		old           string // the entry's userPassword before the reset
 		wantStored    string // the scheme userPassword ends in
 		policy        bool   // ppolicy can judge the password (it sees it in clear)
 	}{
-		{"extended operation", testenv.LDAPServiceDN, false, testenv.LDAPServerHash + "$6$", true},
-		{"userPassword in the entry's scheme {SSHA}", testenv.LDAPAttrServiceDN, false, "{SSHA}", false},
+		{"extended operation", testenv.LDAPServiceDN, ssha(t, oldPassword), testenv.LDAPServerHash + "$6$", true},
+		{"userPassword in the entry's scheme {SSHA}", testenv.LDAPAttrServiceDN, ssha(t, oldPassword), "{SSHA}", false},
 		// upgrade_cost off keeps glibc's 5000 rounds: the same scheme, parameters and label.
-		{"userPassword in the entry's scheme {CRYPT}$6$", testenv.LDAPAttrServiceDN, true, "{CRYPT}$6$", false},
+		{"userPassword in the entry's scheme {CRYPT}$6$", testenv.LDAPAttrServiceDN, aliceCrypt, "{CRYPT}$6$", false},
+		// slapd's argon2 module checks both binds below: the new value is argon2id as written
+		// by resetgate in the entry's scheme, parameters and label.
+		{"userPassword in the entry's scheme {ARGON2}", testenv.LDAPAttrServiceDN, argon2LDAP(t, oldPassword), "{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$", false},
+		// resetgate's own yescrypt, checked on bind by libxcrypt's crypt(3) inside slapd.
+		{"userPassword in the entry's scheme {CRYPT}$y$", testenv.LDAPAttrServiceDN, aliceYescrypt, "{CRYPT}$y$j9T$", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			old := ssha(t, oldPassword)
-			if tc.crypt {
-				old = aliceCrypt
-			}
+			old := tc.old
 			acct := mustDirectoryAccount(t, old)
+			if !acct.binds(t, oldPassword) {
+				t.Fatalf("slapd does not accept the old password's %.12s… value before the reset", old)
+			}
 			app := echoApp(t)
 			dir := t.TempDir()
 			cfg := ldapConfig(acct, tc.service, app.URL, dir)
-			if tc.crypt {
+			if old == aliceCrypt {
 				cfg = strings.Replace(cfg, "driver = \"ldap\"\n", "driver = \"ldap\"\nupgrade_cost = false\n", 1)
 			}
 			rg := runConfig(t, dir, cfg, map[string]string{"TEST_LDAP_PASSWORD": testenv.LDAPServicePassword})
@@ -209,7 +235,7 @@ func TestEndToEndLDAP(t *testing.T) {
 			if !acct.binds(t, newPassword) || acct.binds(t, oldPassword) {
 				t.Errorf("after the reset: bind with the new password %t, with the old %t; want true, false", acct.binds(t, newPassword), acct.binds(t, oldPassword))
 			}
-			if stored := acct.userPassword(t); !strings.HasPrefix(stored, tc.wantStored) || tc.crypt && strings.Contains(stored, "rounds=") {
+			if stored := acct.userPassword(t); !strings.HasPrefix(stored, tc.wantStored) || old == aliceCrypt && strings.Contains(stored, "rounds=") {
 				t.Errorf("userPassword = %.12s…, want %s…", stored, tc.wantStored)
 			}
 			b.expect("GET", link.Path, "", 303, "/pwreset/invalid")

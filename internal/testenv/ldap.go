@@ -62,6 +62,7 @@ include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
+include {{.Dir}}/resetgate-ad.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload ppolicy
@@ -93,8 +94,29 @@ ppolicy_default "{{.Policy}}"
 	by self write
 	by anonymous auth
 	by * none
+access to attrs=unicodePwd
+	by dn.exact="{{.AttrService}}" =w
+	by dn.exact="{{.Service}}" =w
+	by * none
 access to * by * read
 `
+
+// adSchema gives slapd Active Directory's unicodePwd (AD's own OID and syntax: an octet
+// string, one value) and an auxiliary class that allows it, so that tests can check what a
+// client writes there. Like AD, the directory lets the service accounts write it and no one
+// but the rootdn read it; unlike AD, it stores the bytes as given, checking nothing.
+const adSchema = `# written by resetgate's internal/testenv: Active Directory's unicodePwd, for tests
+attributetype ( 1.2.840.113556.1.4.90 NAME 'unicodePwd'
+	DESC 'Active Directory password: the new password in double quotes, UTF-16LE'
+	EQUALITY octetStringMatch
+	SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.4203.666.11.15.1 NAME 'resetgateADUser'
+	DESC 'an entry with an Active Directory password, for resetgate tests'
+	AUXILIARY MAY unicodePwd )
+`
+
+// LDAPADClass is the auxiliary object class that lets a test entry hold unicodePwd.
+const LDAPADClass = "resetgateADUser"
 
 const slapdSeed = `dn: {{.Base}}
 objectClass: dcObject
@@ -138,7 +160,8 @@ userPassword: {{.ServicePassword}}
 
 // LDAP starts slapd (Debian's `slapd`; TEST_SLAPD_BIN names another binary) with a slapd.conf
 // of its own — schema core, cosine, inetorgperson and nis, the ppolicy overlay, back-mdb, and
-// the argon2 module so that binds check {ARGON2} values —
+// the argon2 module so that binds check {ARGON2} values, and Active Directory's unicodePwd
+// attribute ([LDAPADClass]) —
 // seeded with the entries described by the LDAP* constants, listening on free loopback ports
 // for ldap:// (with StartTLS) and ldaps://. It waits until the server answers and kills it when
 // the test ends. A missing slapd is handled by [Need]: a skip, or a failure in CI.
@@ -165,7 +188,8 @@ func LDAP(t testing.TB, opts ...LDAPOption) *LDAPServer {
 		vals["PPolicy"] = "on"
 	}
 	conf, seed := filepath.Join(dir, "slapd.conf"), filepath.Join(dir, "seed.ldif")
-	for file, text := range map[string]string{conf: slapdConf, seed: slapdSeed} {
+	schema := filepath.Join(dir, "resetgate-ad.schema")
+	for file, text := range map[string]string{conf: slapdConf, seed: slapdSeed, schema: adSchema} {
 		if err := writeTemplate(file, text, vals); err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,5 @@
 // Package ldap is the legacy app's accounts in an LDAP directory (OpenLDAP, 389 Directory
-// Server and others): it implements [reset.Users] and [reset.PlainPasswordSetter] over
+// Server, Active Directory and others): it implements [reset.Users] and [reset.PlainPasswordSetter] over
 // github.com/go-ldap/ldap/v3.
 //
 // Accounts are found by mail under a base DN with a configured filter, bound as a service
@@ -9,6 +9,10 @@
 // one modify that deletes the old value and adds the new one: the compare-and-swap, as the
 // delete fails when the old value is gone. Refusals of the directory's password policy come
 // back as a [reset.PolicyError] with a sentence for the user.
+//
+// Active Directory offers neither: it takes a new password as unicodePwd, the password in
+// double quotes in UTF-16LE, replaced in one modify over an encrypted connection
+// (activedirectory.go).
 //
 // Every call opens its own connection (TLS verified, bound as the service account) and closes
 // it: a reset service makes a few calls a minute, and nothing then depends on how long a
@@ -68,8 +72,9 @@ type Options struct {
 	// die for an unrelated edit, never survive a password change). When an entry lacks it,
 	// modifyTimestamp is used.
 	ChangedAttribute string
-	// PasswordWrite is "auto" (the extended operation if the root DSE lists it, else
-	// userPassword; the default), "extended" or "attribute".
+	// PasswordWrite is "auto" (the default: unicodePwd if the root DSE says the server is
+	// Active Directory, else the extended operation if the root DSE lists it, else
+	// userPassword), "extended", "attribute" or "unicodepwd" (Active Directory; needs TLS).
 	PasswordWrite string
 	// CaseSensitive makes addresses match exactly (after trimming) instead of by
 	// [reset.NormalizeEmail].
@@ -97,12 +102,15 @@ const maxCandidates = 20
 // Users is an LDAP directory's accounts. It implements [reset.Users] and
 // [reset.PlainPasswordSetter] and is safe for concurrent use.
 type Users struct {
-	o         Options
-	u         *url.URL
-	tls       *tls.Config
-	base      *goldap.DN
-	extended  bool // writes use the Password Modify extended operation
-	assertion bool // the server takes the assertion control (RFC 4528) on a modify
+	o        Options
+	u        *url.URL
+	tls      *tls.Config
+	base     *goldap.DN
+	extended bool // writes use the Password Modify extended operation
+	ad       bool // writes replace Active Directory's unicodePwd
+	// changedSet: Options.ChangedAttribute was configured, not defaulted.
+	changedSet bool
+	assertion  bool // the server takes the assertion control (RFC 4528) on a modify
 }
 
 var (
@@ -114,11 +122,12 @@ var (
 // how passwords are written. Errors name the option at fault, or say which server could not be
 // reached and why; they never contain the bind password.
 func Open(ctx context.Context, o Options) (*Users, error) {
+	changedSet := o.ChangedAttribute != ""
 	u, ps := o.validate()
 	if len(ps) > 0 {
 		return nil, ps[0]
 	}
-	users := &Users{o: o, u: u}
+	users := &Users{o: o, u: u, changedSet: changedSet}
 	users.base, _ = goldap.ParseDN(o.BaseDN) // validated
 	if o.TLS != "none" {
 		users.tls = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
@@ -210,8 +219,11 @@ func (o *Options) validate() (*url.URL, []Problem) {
 	if o.CAFile != "" && o.TLS == "none" {
 		bad("ca_file", "is set, but tls = \"none\" checks no certificate")
 	}
-	if !slices.Contains([]string{"auto", "extended", "attribute"}, o.PasswordWrite) {
-		bad("password_write", "%q is not one of auto, extended, attribute", o.PasswordWrite)
+	switch {
+	case !slices.Contains([]string{"auto", "extended", "attribute", "unicodepwd"}, o.PasswordWrite):
+		bad("password_write", "%q is not one of auto, extended, attribute, unicodepwd", o.PasswordWrite)
+	case o.PasswordWrite == "unicodepwd" && o.TLS == "none":
+		bad("password_write", "%s", errADPlain)
 	}
 	if msg := checkFilter(o.Filter); msg != "" {
 		bad("filter", "%s", msg)
@@ -306,46 +318,6 @@ func (u *Users) conn(ctx context.Context) (*goldap.Conn, func(), error) {
 	return c, done, nil
 }
 
-// choosePath reads the root DSE, once, and decides how passwords are written.
-func (u *Users) choosePath(ctx context.Context) error {
-	c, done, err := u.conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	offered, assertion, err := rootDSE(c)
-	if err != nil {
-		return err
-	}
-	u.assertion = assertion
-	switch u.o.PasswordWrite {
-	case "extended":
-		if !offered {
-			return fmt.Errorf("ldap: password_write = \"extended\", but %s does not list the Password Modify extended operation (%s) in its root DSE's supportedExtension", u.where(), passwordModifyOID)
-		}
-		u.extended = true
-	case "auto":
-		u.extended = offered
-	}
-	return nil
-}
-
-// rootDSE reports whether the root DSE lists the Password Modify extended operation and the
-// assertion control, as the bound account sees it (ACLs may hide either from some).
-func rootDSE(c *goldap.Conn) (passwordModify, assertion bool, err error) {
-	res, err := c.Search(goldap.NewSearchRequest("", goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
-		"(objectClass=*)", []string{"supportedExtension", "supportedControl"}, nil))
-	if err != nil {
-		return false, false, fmt.Errorf("ldap: read the root DSE: %w", err)
-	}
-	if len(res.Entries) == 0 {
-		return false, false, nil
-	}
-	e := res.Entries[0]
-	return slices.Contains(e.GetAttributeValues("supportedExtension"), passwordModifyOID),
-		slices.Contains(e.GetAttributeValues("supportedControl"), assertionOID), nil
-}
-
 // where names the server without credentials, for errors.
 func (u *Users) where() string {
 	if u.u.Scheme == "ldapi" {
@@ -353,19 +325,6 @@ func (u *Users) where() string {
 	}
 	return u.u.Scheme + "://" + u.u.Host
 }
-
-// Describe names the directory and how passwords are written, for `resetgate check`.
-func (u *Users) Describe() string {
-	how := "userPassword in each entry's own scheme"
-	if u.extended {
-		how = "the Password Modify extended operation"
-	}
-	return fmt.Sprintf("ldap %s (tls %s, base %s; passwords written with %s)", u.where(), u.o.TLS, u.o.BaseDN, how)
-}
-
-// Extended reports whether passwords are written with the Password Modify extended operation
-// (the directory hashes them) rather than as userPassword values resetgate hashes.
-func (u *Users) Extended() bool { return u.extended }
 
 // Close releases nothing: every call closes its own connection. It exists so that Users fits
 // where a closable store is expected.
@@ -397,12 +356,12 @@ func (u *Users) Check(ctx context.Context) error {
 	if _, err := u.search(c, expand(u.o.Filter, "resetgate-check@invalid")); err != nil {
 		return err
 	}
-	offered, assertion, err := rootDSE(c)
+	d, err := rootDSE(c)
 	if err != nil {
 		return err
 	}
-	u.assertion = assertion
-	if u.extended && !offered {
+	u.assertion = d.assertion
+	if u.extended && !d.passwordModify {
 		return fmt.Errorf("ldap: %s no longer offers the Password Modify extended operation; restart resetgate to write userPassword instead", u.where())
 	}
 	return nil

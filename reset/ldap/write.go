@@ -24,8 +24,11 @@ var errStandIn = errors.New("the directory does not offer the Password Modify ex
 // left: a matter of milliseconds, while the claimed token already excludes a second
 // completion through resetgate.
 //
-// Without it, hash gives the new value in the entry's own scheme and userPassword is replaced
-// as in [Users.SetPassword].
+// On Active Directory, unicodePwd is replaced with password (activedirectory.go), after the same
+// re-read; hash is not called.
+//
+// Without either, hash gives the new value in the entry's own scheme and userPassword is
+// replaced as in [Users.SetPassword].
 //
 // A refusal by the directory's password policy (ppolicy: too short, in history, not good
 // enough, changed too recently) is a *reset.PolicyError; nothing was written.
@@ -43,6 +46,9 @@ func (u *Users) SetPasswordPlain(ctx context.Context, old reset.User, password s
 	e, err := u.current(c, id, oldHash)
 	if err != nil {
 		return err
+	}
+	if u.ad {
+		return setUnicodePwd(c, e.DN, password)
 	}
 	if u.extended {
 		return u.passwordModify(c, e.DN, password)
@@ -64,6 +70,9 @@ func (u *Users) SetPasswordPlain(ctx context.Context, old reset.User, password s
 // the account is gone.
 func (u *Users) SetPassword(ctx context.Context, old reset.User, newHash string) error {
 	id, oldHash := old.ID, old.PasswordHash
+	if u.ad {
+		return fmt.Errorf("ldap: %s: Active Directory takes a password (unicodePwd), never a hash", id)
+	}
 	if isStandIn(oldHash) {
 		return fmt.Errorf("ldap: %s: %w", id, errStandIn)
 	}

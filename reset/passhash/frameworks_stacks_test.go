@@ -125,12 +125,17 @@ def verify(password, hash):
 	},
 	{
 		// libxcrypt through mkpasswd (Debian's whois): re-creates each sha-crypt hash from its
-		// salt and rounds and compares.
+		// salt and rounds, and each yescrypt hash from its setting ("$y$PARAMS$SALT", which
+		// mkpasswd -S takes whole), and compares.
 		name: "whois",
 		command: []string{python, "-c", `
 import hmac, subprocess
 def verify(password, hash):
     fields = hash.split("$")
+    if fields[1] == "y":
+        args = ["mkpasswd", "--stdin", "-m", "yescrypt", "-S", "$".join(fields[:4])]
+        got = subprocess.run(args, input=password, capture_output=True, text=True, check=True).stdout.strip()
+        return hmac.compare_digest(got, hash)
     method = {"5": "sha256crypt", "6": "sha512crypt"}[fields[1]]
     args = ["mkpasswd", "--stdin", "-m", method]
     if fields[2].startswith("rounds="):
@@ -141,7 +146,7 @@ def verify(password, hash):
     return hmac.compare_digest(got, hash)
 ` + pyLoop},
 		accepts: func(i Info) bool {
-			return (i.Scheme == "sha256-crypt" || i.Scheme == "sha512-crypt") && strings.HasPrefix(i.Variant, "$")
+			return (i.Scheme == "sha256-crypt" || i.Scheme == "sha512-crypt" || i.Scheme == "yescrypt") && strings.HasPrefix(i.Variant, "$")
 		},
 	},
 	{

@@ -106,7 +106,8 @@ def verify(password, hash):
 		accepts: func(i Info) bool { return i.Scheme == "argon2id" },
 	},
 	{
-		// glibc/libxcrypt's crypt(3), which /etc/shadow, LDAP {CRYPT} and Apache use.
+		// glibc/libxcrypt's crypt(3), which /etc/shadow, LDAP {CRYPT} and Apache use
+		// (Debian 12's Python 3.11 crypt module calls libxcrypt's crypt_r).
 		name: "libcrypt (Python crypt module)",
 		command: []string{python, "-W", "ignore", "-c", `
 import crypt, hmac
@@ -114,7 +115,11 @@ def verify(password, hash):
     return hmac.compare_digest(crypt.crypt(password, hash) or "", hash)
 ` + pyLoop},
 		accepts: func(i Info) bool {
-			return (i.Scheme == "sha256-crypt" || i.Scheme == "sha512-crypt" || i.Scheme == "bcrypt") && strings.HasPrefix(i.Variant, "$")
+			switch i.Scheme {
+			case "sha256-crypt", "sha512-crypt", "bcrypt", "yescrypt":
+				return strings.HasPrefix(i.Variant, "$")
+			}
+			return false
 		},
 	},
 	{

@@ -114,8 +114,10 @@ func parseMCF(s, prefix string, lim *limits) (*parsed, error) {
 			return nil, malformed("passlib", "a {CRYPT} prefix")
 		}
 		return parsePasslib(s, lim)
-	case "y", "gy":
-		return unsupported("yescrypt", "$"+id+"$", "libxcrypt's yescrypt (Debian 11+ /etc/shadow default); not supported")
+	case "y":
+		return parseYescrypt(s, prefix, lim)
+	case "gy":
+		return unsupported("gost-yescrypt", "$gy$", "libxcrypt's gost-yescrypt (yescrypt under GOST R 34.11-2012); not supported")
 	case "7":
 		return unsupported("scrypt-crypt", "$7$", "libxcrypt's scrypt; not supported")
 	case "bcrypt-sha256":

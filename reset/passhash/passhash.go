@@ -27,7 +27,7 @@ import (
 // log.
 var (
 	// ErrUnknownFormat: the string is not a hash this package recognises, or it names a
-	// format it recognises but cannot verify (yescrypt, argon2d, …), or a field is malformed.
+	// format it recognises but cannot verify (gost-yescrypt, argon2d, …), or a field is malformed.
 	ErrUnknownFormat = errors.New("unrecognised password hash format")
 	// ErrWeakFormat: the hash is plain text or a fast, unsalted or broken format (MD5,
 	// unsalted SHA-1, $apr1$, DES crypt, …) that resetgate never writes.
@@ -97,9 +97,9 @@ type Hasher interface {
 type Info struct {
 	// Scheme is the family: for writable formats the name [New] accepts (werkzeug, django,
 	// bcrypt, argon2id, passlib, sha512-crypt, sha256-crypt, ldap-ssha, wordpress, phpass,
-	// drupal7, spring, aspnet-identity) or ldap-argon2 (OpenLDAP's {ARGON2}, which [New]
+	// drupal7, spring, aspnet-identity, yescrypt) or ldap-argon2 (OpenLDAP's {ARGON2}, which [New]
 	// does not write); otherwise a descriptive name (plain, md5, sha1, apr1, md5-crypt,
-	// yescrypt, …).
+	// gost-yescrypt, …).
 	Scheme string
 	// Variant is the exact format within the family, e.g. "pbkdf2:sha256", "$2y$",
 	// "argon2id", "bcrypt_sha256 $2b$".
@@ -185,7 +185,7 @@ func (p *parsed) verify(password string) (bool, error) {
 
 // names are the schemes [New] accepts, in the order [Names] lists them.
 var names = []string{"werkzeug", "django", "bcrypt", "argon2id", "passlib", "sha512-crypt", "sha256-crypt", "ldap-ssha",
-	"wordpress", "phpass", "drupal7", "spring", "aspnet-identity"}
+	"wordpress", "phpass", "drupal7", "spring", "aspnet-identity", "yescrypt"}
 
 // Names returns the scheme names [New] accepts, for configuration messages.
 func Names() []string { return append([]string(nil), names...) }
@@ -219,6 +219,8 @@ func Names() []string { return append([]string(nil), names...) }
 //   - aspnet-identity: v3 with PBKDF2-HMAC-SHA512, 210,000 iterations (OWASP's count for
 //     SHA-512), a 16-byte salt and a 32-byte key; every ASP.NET Core Identity release reads
 //     the PRF and count from the header.
+//   - yescrypt: $y$j9T$ (N=4096, r=32, p=1: 16 MiB) with a 16-byte salt, libxcrypt's
+//     default (mkpasswd -m yescrypt, /etc/shadow on Debian 11+ and Ubuntu 22.04+).
 //
 // An unknown name gives an error listing [Names].
 func New(name string) (Hasher, error) {
@@ -250,6 +252,8 @@ func New(name string) (Hasher, error) {
 		f = bcryptFormat{prefix: springBcrypt, minor: 'a', cost: 12}
 	case "aspnet-identity":
 		f = aspnetFormat{v3: true, prf: 2, iter: 210_000, saltLen: 16, keyLen: 32}
+	case "yescrypt":
+		f = yescryptFormat{params: "j9T", nLog2: 12, r: 32, p: 1, saltLen: yescryptSaltDefault}
 	default:
 		return nil, fmt.Errorf("unknown hash scheme %q (want one of %s)", name, strings.Join(names, ", "))
 	}
@@ -291,7 +295,7 @@ func Verify(password, encoded string) (bool, error) {
 }
 
 // Describe says what encoded is, for the doctor command. The Info is filled as far as the
-// format was recognised even when the error is not nil (e.g. Scheme "yescrypt" with
+// format was recognised even when the error is not nil (e.g. Scheme "gost-yescrypt" with
 // ErrUnknownFormat). The error is nil for every recognised format, weak ones included;
 // [Verify] checks all of those except DES crypt.
 func Describe(encoded string) (Info, error) {

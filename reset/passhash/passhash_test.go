@@ -44,6 +44,7 @@ func TestNewDefaults(t *testing.T) {
 		{"drupal7", "$S$", "iterations=2^16 salt=8 chars", MaxPasswordBytes},
 		{"spring", "{bcrypt}$2a$", "cost=12", 72},
 		{"aspnet-identity", "v3 (0x01)", "PBKDF2-HMAC-SHA512 iterations=210000 salt=16 bytes key=32 bytes", MaxPasswordBytes},
+		{"yescrypt", "$y$", "N=4096 r=32 p=1 salt=16 bytes", MaxPasswordBytes},
 	}
 	if got := len(tests); got != len(Names()) {
 		t.Fatalf("test covers %d schemes, Names() has %d", got, len(Names()))
@@ -145,7 +146,8 @@ func TestDescribe(t *testing.T) {
 		{"htpasswd sha1", "{SHA}5O0abs17D8BuMfvg9kbCGKQW3PU=", "ldap-sha", "{SHA}", "", true, "unsalted", nil},
 		{"mysql password()", "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19", "mysql41", "MySQL PASSWORD()", "", true, "", nil},
 		{"des crypt", "abJnggxhB/yWI", "des-crypt", "DES", "", true, "cannot verify", nil},
-		{"yescrypt", "$y$j9T$F5Jx5fExrKuJdGmT0ZRY0.$ae3VKWl4Qb5T5.HKiTrtFE9Kcbq3yN4xvKQQ9LUb3n1", "yescrypt", "$y$", "", false, "not supported", ErrUnknownFormat},
+		{"yescrypt", "$y$j9T$F5Jx5fExrKuJdGmT0ZRY0.$ae3VKWl4Qb5T5.HKiTrtFE9Kcbq3yN4xvKQQ9LUb3n1", "yescrypt", "$y$", "N=4096 r=32 p=1 salt=16 bytes", false, "libxcrypt", nil},
+		{"gost-yescrypt", "$gy$j9T$BdImFSDFlAiXpJlYBqNZl1$QxGILZXGS7FnoSIEkMAKUHxiCk/xqfyQMpONITA80i2", "gost-yescrypt", "$gy$", "", false, "not supported", ErrUnknownFormat},
 		{"bcrypt 2x", "$2x$10$TLM4/TJuzGFnzu17u0EEbOqCSAJ4TeYEF8KKUYDPdOV7TroO9ruoy", "bcrypt", "$2x$", "", false, "", ErrUnknownFormat},
 		{"argon2 version 16", "$argon2i$m=65536,t=4,p=1$bC50ZW1HUm10QlVleFlLNg$V9jfQ+K8uyzrPGJX3yPqIZZZcz3vOtMu83zXdFMAzVw", "argon2id", "argon2i v=16", "", false, "", ErrUnknownFormat},
 		{"werkzeug pbkdf2 without iterations", "pbkdf2:sha256$salt$00", "werkzeug", "pbkdf2:sha256", "", false, "no iteration count", ErrUnknownFormat},

@@ -50,7 +50,9 @@ func VerifiedBy(i Info) string {
 	case "md5", "sha1":
 		return "PHP md5()/sha1() vectors"
 	case "yescrypt":
-		return "mkpasswd -m yescrypt vectors, recognised only"
+		return "libxcrypt: mkpasswd -m yescrypt (Debian whois) vectors; what resetgate writes verifies with crypt(3) and mkpasswd -S"
+	case "gost-yescrypt":
+		return "mkpasswd -m gost-yescrypt vectors, recognised only"
 	}
 	return ""
 }

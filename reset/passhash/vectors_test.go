@@ -28,15 +28,17 @@ var weakVectors = map[string]bool{
 	"md5()": true, "sha1()": true, "{sha256}": true, "{noop}": true,
 }
 
-// mustVectors returns the framework vectors (hash-vectors.jsonl) and the stack vectors
-// (stack-vectors.jsonl, made by testdata/make-stack-vectors.py).
+// mustVectors returns the framework vectors (hash-vectors.jsonl), the stack vectors
+// (stack-vectors.jsonl, made by testdata/make-stack-vectors.py) and libxcrypt's yescrypt
+// (yescrypt-vectors.jsonl, made by testdata/make-yescrypt-vectors.py).
 func mustVectors(t testing.TB) []vector {
 	t.Helper()
 	vs := mustReadVectors(t, "testdata/hash-vectors.jsonl")
 	if len(vs) < 100 {
 		t.Fatalf("only %d vectors", len(vs))
 	}
-	return append(vs, mustReadVectors(t, "testdata/stack-vectors.jsonl")...)
+	vs = append(vs, mustReadVectors(t, "testdata/stack-vectors.jsonl")...)
+	return append(vs, mustReadVectors(t, "testdata/yescrypt-vectors.jsonl")...)
 }
 
 func mustReadVectors(t testing.TB, path string) []vector {

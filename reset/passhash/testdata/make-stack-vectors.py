@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Regenerates stack-vectors.jsonl (and recognised-vectors.jsonl): password hashes made by
+"""Regenerates stack-vectors.jsonl (and recognised-vectors.jsonl; yescrypt-vectors.jsonl has
+its own make-yescrypt-vectors.py): password hashes made by
 each stack's own hash function where Debian or npm ships it, and otherwise by an
 independent implementation of the stack's published encoding (the "framework" field says
 which). Run from anywhere, as root on a machine prepared by .ci/run:
@@ -174,7 +175,8 @@ def main():
     for pw in PASSWORDS:
         add("libxcrypt", "mkpasswd (whois, libxcrypt)", "5.5.17", "md5crypt", pw, mkpasswd("md5crypt", pw))
         add("libxcrypt", "mkpasswd (whois, libxcrypt)", "5.5.17", "sha512crypt", pw, mkpasswd("sha512crypt", pw))
-        add("libxcrypt", "mkpasswd (whois, libxcrypt)", "5.5.17", "yescrypt", pw, mkpasswd("yescrypt", pw), into=recognised)
+        # yescrypt ($y$) has its own script, make-yescrypt-vectors.py; gost-yescrypt is recognised only.
+        add("libxcrypt", "mkpasswd (whois, libxcrypt)", "5.5.17", "gost-yescrypt", pw, mkpasswd("gost-yescrypt", pw), into=recognised)
         ldap = subprocess.run(["slappasswd", "-o", "module-load=argon2", "-h", "{ARGON2}", "-T", "/dev/stdin"],
                               input=pw, capture_output=True, text=True, check=True).stdout.strip()
         add("openldap", "slappasswd (slapd, pw-argon2)", "2.5.13", "{ARGON2}", pw, ldap)
