@@ -64,13 +64,7 @@ func (u *Users) FindUser(ctx context.Context, email string) (reset.User, error) 
 		}
 		found = append(found, usr)
 	}
-	switch len(found) {
-	case 0:
-		return reset.User{}, reset.ErrUserNotFound
-	case 1:
-		return found[0], nil
-	}
-	return reset.User{}, reset.ErrAmbiguousUser
+	return reset.OnlyUser(found)
 }
 
 func (u *Users) hasAddress(e *goldap.Entry, email string) bool {
