@@ -53,6 +53,10 @@ type Options struct {
 	// Usernames lets a request name the account by its username instead of its address
 	// (Users must implement [UsernameFinder]). Mail still goes only to the stored address.
 	Usernames bool
+	// NoCode leaves the typed code out of reset mails, and [Service.EnterCode] refuses every
+	// code. By default mails carry one of CodeLength characters (default 8, 6…12).
+	NoCode     bool
+	CodeLength int
 
 	PublicURL string // scheme://host[:port][/path] that every link starts with; never a request's Host
 	Prefix    string // default "/pwreset"
@@ -231,6 +235,12 @@ func New(o Options) (*Service, error) {
 	}
 	if o.WasntMeTTL < time.Hour || o.WasntMeTTL > MaxWasntMeTTL {
 		return nil, fmt.Errorf("reset: this-wasn't-me link TTL %s is outside 1h…720h", o.WasntMeTTL)
+	}
+	if o.CodeLength == 0 {
+		o.CodeLength = DefaultCodeLength
+	}
+	if o.CodeLength < MinCodeLength || o.CodeLength > MaxCodeLength {
+		return nil, fmt.Errorf("reset: code length %d is outside %d…%d", o.CodeLength, MinCodeLength, MaxCodeLength)
 	}
 	if o.JobTimeout == 0 {
 		o.JobTimeout = DefaultJobTimeout
