@@ -26,7 +26,8 @@ func TestFlaskCodeOnAnotherDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctxA := newBrowser(t, pub, t.TempDir()).ctx
-	ctxB := newBrowser(t, pub, t.TempDir()).ctx
+	bB := newBrowser(t, pub, t.TempDir())
+	ctxB := bB.ctx
 	const newPassword = "a typed code and a fresh passphrase 7"
 	step := func(name string, ctx context.Context, f func(ctx context.Context) error) {
 		t.Helper()
@@ -78,6 +79,18 @@ func TestFlaskCodeOnAnotherDevice(t *testing.T) {
 		ac, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#code').getAttribute('autocomplete')`))
 		if err != nil || ac != "one-time-code" {
 			return fmt.Errorf("the code field's autocomplete is %q (%v), want one-time-code", ac, err)
+		}
+		// The page fits both widths, is labelled and reachable by keyboard, like every other.
+		problems, err := bB.photograph(ctx, "code", true)
+		if err != nil {
+			return err
+		}
+		more, err := bB.accessibility(ctx)
+		if err != nil {
+			return err
+		}
+		if problems = append(append(problems, more...), bB.hygiene()...); len(problems) > 0 {
+			return problemsErr(problems)
 		}
 		typed := strings.ToLower(strings.Replace(code, "-", " ", 1))
 		if err := chromedp.Do(ctx,
