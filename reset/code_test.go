@@ -269,3 +269,28 @@ func TestCodesOff(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNormalizeCode: whatever is typed, a code that reads is only Crockford characters, reads
+// the same again, and survives being grouped.
+func FuzzNormalizeCode(f *testing.F) {
+	for _, s := range []string{"ABCD-EFGH", "abcd efgh", "O0Il1L", "ABCU", "ü", "", "--  --", "\u00a0abc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := reset.NormalizeCode(s)
+		if !ok {
+			if got != "" {
+				t.Fatalf("NormalizeCode(%q) = %q, false: want an empty result with false", s, got)
+			}
+			return
+		}
+		for _, r := range got {
+			if !strings.ContainsRune("0123456789ABCDEFGHJKMNPQRSTVWXYZ", r) {
+				t.Fatalf("NormalizeCode(%q) = %q holds %q, outside Crockford's alphabet", s, got, r)
+			}
+		}
+		if again, ok := reset.NormalizeCode(reset.GroupCode(got)); !ok || again != got {
+			t.Fatalf("NormalizeCode(GroupCode(%q)) = %q, %v, want it unchanged", got, again, ok)
+		}
+	})
+}
