@@ -149,7 +149,10 @@ func TestWrongCodesVoidTheReset(t *testing.T) {
 	f := newFixture(t, nil)
 	link, code := f.coded(t)
 	ctx := context.Background()
-	for i := range reset.CodeAttempts {
+	if reset.CodeAttempts != 5 {
+		t.Fatalf("CodeAttempts = %d, want 5 (issue 14)", reset.CodeAttempts)
+	}
+	for i := range 5 {
 		// From different clients: the per-address limit holds whatever the IP.
 		ip := "198.51.100." + string(rune('1'+i))
 		if _, err := f.svc.EnterCode(ctx, "alice@example.com", "ZZZZ-ZZZ"+string(rune('0'+i)), ip); !errors.Is(err, reset.ErrCodeInvalid) {
@@ -180,6 +183,21 @@ func TestWrongCodesVoidTheReset(t *testing.T) {
 	_, code = f.coded(t)
 	if _, err := f.svc.EnterCode(ctx, "alice@example.com", code, "192.0.2.1"); err != nil {
 		t.Errorf("fresh code after the window = %v, want a token", err)
+	}
+}
+
+func TestFourWrongCodesLeaveTheCode(t *testing.T) {
+	f := newFixture(t, nil)
+	_, code := f.coded(t)
+	ctx := context.Background()
+	for i := range 4 {
+		if _, err := f.svc.EnterCode(ctx, "alice@example.com", "ZZZZ-ZZZ"+string(rune('0'+i)), "198.51.100.1"); !errors.Is(err, reset.ErrCodeInvalid) {
+			t.Fatalf("wrong code %d = %v, want ErrCodeInvalid", i, err)
+		}
+	}
+	f.drain()
+	if _, err := f.svc.EnterCode(ctx, "alice@example.com", code, "192.0.2.1"); err != nil {
+		t.Errorf("right code after 4 wrong ones = %v, want a token", err)
 	}
 }
 
