@@ -87,8 +87,17 @@ func NormalizeCode(s string) (string, bool) {
 }
 
 // codeKey returns the server key of the code HMACs, shared by every replica through the store.
+// A secret never changes once created, so it is read once.
 func (s *Service) codeKey(ctx context.Context) ([]byte, error) {
-	return s.store.Secret(ctx, codeSecret, codeSecretLen)
+	if k := s.codeSecret.Load(); k != nil {
+		return *k, nil
+	}
+	k, err := s.store.Secret(ctx, codeSecret, codeSecretLen)
+	if err != nil {
+		return nil, err
+	}
+	s.codeSecret.Store(&k)
+	return k, nil
 }
 
 // codeID is what the store keeps of a code: an HMAC binding it to the address, so that a

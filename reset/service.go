@@ -165,6 +165,8 @@ type Service struct {
 	fullSince atomic.Int64 // unix nanos of the last "queue full" warning, to log one a minute
 	// wasntMeKey caches the "this wasn't me" links' cipher (see wasntMeAEAD).
 	wasntMeKey atomic.Pointer[cipher.AEAD]
+	// codeSecret caches the key of the typed codes' HMACs (see codeKey).
+	codeSecret atomic.Pointer[[]byte]
 }
 
 // New checks o and returns a Service. It starts nothing: call [Service.Run] for the mail
