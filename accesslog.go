@@ -69,7 +69,7 @@ func redactPath(prefix string, route web.Route, p string) string {
 		return p
 	}
 	switch first, more, _ := strings.Cut(rest, "/"); first {
-	case "", "sent", "new", "done", "invalid", "static":
+	case "", "sent", "code", "new", "done", "invalid", "static":
 		return p
 	case "wasnt-me":
 		if more != "" {

@@ -16,6 +16,7 @@ func TestRedactPath(t *testing.T) {
 		{web.Upstream, "/pwreset-not-ours/" + token, "/pwreset-not-ours/" + token},
 		{web.Reset, "/pwreset", "/pwreset"},
 		{web.Reset, "/pwreset/sent", "/pwreset/sent"},
+		{web.Reset, "/pwreset/code", "/pwreset/code"},
 		{web.Reset, "/pwreset/new", "/pwreset/new"},
 		{web.Reset, "/pwreset/static/style.css", "/pwreset/static/style.css"},
 		{web.Reset, "/pwreset/" + token, "/pwreset/{token}"},

@@ -89,6 +89,7 @@ func defaultConfig() Config {
 		Reset: ResetConfig{
 			TokenTTL: duration{reset.DefaultTokenTTL}, MinPasswordLength: reset.DefaultMinPassword,
 			MaxPasswordLength: reset.DefaultMaxPassword, MinStrength: 3, WasntMeTTL: duration{reset.DefaultWasntMeTTL},
+			Code: true, CodeLength: reset.DefaultCodeLength,
 		},
 		Limits: LimitsConfig{PerEmail: "3/hour", PerIP: "20/hour", TokenPerIP: "30/hour", TokenGlobal: "600/minute",
 			QueueMax: 10000, MailGlobal: "1000/hour", MailPerDomain: "300/hour"},

@@ -18,6 +18,10 @@ type ResetConfig struct {
 	AfterResetURL     string   `toml:"after_reset_url"`
 	TemplatesDir      string   `toml:"templates_dir"`
 	WasntMeTTL        duration `toml:"wasnt_me_ttl"`
+	// Code puts a typed code beside the link in the reset mail (issue 14), CodeLength
+	// characters of Crockford base32.
+	Code       bool `toml:"code"`
+	CodeLength int  `toml:"code_length"`
 }
 
 // validate checks [reset]; public is the parsed public_url, nil when it is invalid.
@@ -27,6 +31,9 @@ func (r *ResetConfig) validate(public *url.URL, bad complain) {
 	}
 	if r.WasntMeTTL.Duration < time.Hour || r.WasntMeTTL.Duration > reset.MaxWasntMeTTL {
 		bad("reset.wasnt_me_ttl", "%s is outside 1h…720h", r.WasntMeTTL.Duration)
+	}
+	if r.CodeLength < reset.MinCodeLength || r.CodeLength > reset.MaxCodeLength {
+		bad("reset.code_length", "%d is outside %d…%d characters", r.CodeLength, reset.MinCodeLength, reset.MaxCodeLength)
 	}
 	if r.MinPasswordLength < 1 {
 		bad("reset.min_password_length", "must be at least 1 (8 or more recommended)")

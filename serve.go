@@ -322,7 +322,8 @@ func structuralChanges(old, new *Config) []string {
 		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
 		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},
 		{"proxy", fmt.Sprint(old.Proxy), fmt.Sprint(new.Proxy)}, {"ui", fmt.Sprint(old.UI), fmt.Sprint(new.UI)},
-		{"reset.wasnt_me_ttl", old.Reset.WasntMeTTL, new.Reset.WasntMeTTL}, {"hooks", fmt.Sprint(old.Hooks), fmt.Sprint(new.Hooks)},
+		{"reset.wasnt_me_ttl", old.Reset.WasntMeTTL, new.Reset.WasntMeTTL},
+		{"reset.code", old.Reset.Code, new.Reset.Code}, {"reset.code_length", old.Reset.CodeLength, new.Reset.CodeLength}, {"hooks", fmt.Sprint(old.Hooks), fmt.Sprint(new.Hooks)},
 	} {
 		if c.a != c.b {
 			keys = append(keys, c.key)

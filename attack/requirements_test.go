@@ -12,11 +12,11 @@ import (
 // requirements are the ids of SECURITY.md's requirements (the project's requirement list,
 // kept beside the design documents), each of which this suite attacks or, for the ones that
 // only the operator or the design can meet, the repository's SECURITY.md explains. The second
-// release's ids join as their features land: RQ-COD-01 with typed codes (issue 14) is not here
-// yet.
+// release's ids joined as their features landed: RQ-RST-08 with session tracking (issue 11),
+// RQ-COD-01 with typed codes (issue 14).
 var requirements = func() []string {
 	var ids []string
-	for area, n := range map[string]int{"REQ": 10, "TOK": 10, "LNK": 7, "RST": 8, "PWD": 11, "HDR": 6, "PRX": 7, "HTM": 1, "ADM": 1} {
+	for area, n := range map[string]int{"REQ": 10, "TOK": 10, "LNK": 7, "RST": 8, "PWD": 11, "HDR": 6, "PRX": 7, "HTM": 1, "ADM": 1, "COD": 1} {
 		for i := 1; i <= n; i++ {
 			ids = append(ids, fmt.Sprintf("RQ-%s-%02d", area, i))
 		}

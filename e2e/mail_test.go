@@ -245,7 +245,12 @@ func norm(s string) string { return strings.TrimSpace(strings.ReplaceAll(s, "\r\
 // part carry the same one and that it is {public_url}{prefix}/{token}.
 func resetLink(m *message, public *url.URL, prefix string) (link, token string, err error) {
 	re := regexp.MustCompile(`https?://[^\s"'<>]+` + regexp.QuoteMeta(prefix) + `/([A-Za-z0-9_-]+)`)
-	inText := re.FindAllStringSubmatch(m.text, -1)
+	var inText [][]string
+	for _, l := range re.FindAllStringSubmatch(m.text, -1) {
+		if l[1] != "code" { // the typed code's page, {prefix}/code, is no reset link
+			inText = append(inText, l)
+		}
+	}
 	if len(inText) != 1 {
 		return "", "", fmt.Errorf("text part has %d reset links, want 1:\n%s", len(inText), m.text)
 	}

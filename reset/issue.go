@@ -37,12 +37,20 @@ func (s *Service) issue(ctx context.Context, u User, clientIP string) (string, M
 	tun := s.tune()
 	raw, id := NewToken()
 	now := s.now()
-	t := Token{ID: id, UserID: u.ID, Email: u.Email, Fingerprint: Fingerprint(u.PasswordHash, u.Email), IssuedAt: now, ExpiresAt: now.Add(tun.TokenTTL)}
+	code, codeID, err := s.drawCode(ctx, u.Email)
+	if err != nil {
+		return "", Message{}, err
+	}
+	t := Token{ID: id, UserID: u.ID, Email: u.Email, Fingerprint: Fingerprint(u.PasswordHash, u.Email), IssuedAt: now, ExpiresAt: now.Add(tun.TokenTTL), CodeID: codeID}
 	if err := s.store.SaveToken(ctx, t); err != nil {
 		return "", Message{}, fmt.Errorf("save token: %w", err)
 	}
 	link := s.Link(raw)
-	msg, err := tun.Mail.render("reset", u.Email, s.mailData(tun, u, clientIP, now, link))
+	d := s.mailData(tun, u, clientIP, now, link)
+	if code != "" {
+		d.Code, d.CodeURL = GroupCode(code), s.o.PublicURL+s.o.Prefix+"/code"
+	}
+	msg, err := tun.Mail.render("reset", u.Email, d)
 	if err != nil {
 		return "", Message{}, err
 	}

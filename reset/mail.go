@@ -45,17 +45,20 @@ func checkLook(o *Options) error {
 
 // MailData is what the mail templates see.
 type MailData struct {
-	Site     string // the site's name, e.g. "Example App"
-	Brand    string // the name in the HTML mail's header (default Site)
-	Logo     string // the app's logo, an absolute URL, shown before Brand; may be empty
-	Accent   string // the button's colour, "#rrggbb"
-	Name     string // the account's name, may be empty
-	Email    string // the stored address
-	Link     string // the reset link (reset mail only)
-	ResetURL string // the request page, {public_url}{prefix}
-	Valid    string // how long the link works, e.g. "1 hour"
-	IP       string // the client address of the request
-	Time     string // when, in UTC, e.g. "Mon, 02 Jan 2006 15:04 UTC"
+	Site   string // the site's name, e.g. "Example App"
+	Brand  string // the name in the HTML mail's header (default Site)
+	Logo   string // the app's logo, an absolute URL, shown before Brand; may be empty
+	Accent string // the button's colour, "#rrggbb"
+	Name   string // the account's name, may be empty
+	Email  string // the stored address
+	Link   string // the reset link (reset mail only)
+	// Code is the typed code, grouped ("ABCD-EFGH"), and CodeURL the page it is typed on,
+	// {public_url}{prefix}/code (reset mail only); both empty when codes are off.
+	Code, CodeURL string
+	ResetURL      string // the request page, {public_url}{prefix}
+	Valid         string // how long the link works, e.g. "1 hour"
+	IP            string // the client address of the request
+	Time          string // when, in UTC, e.g. "Mon, 02 Jan 2006 15:04 UTC"
 	// WasntMe is the "this wasn't me" link (changed notice only), working for WasntMeValid
 	// ("7 days"); empty in the reset mail.
 	WasntMe, WasntMeValid string
@@ -107,6 +110,7 @@ func LoadMailTemplates(dir fs.FS) (*MailTemplates, error) {
 			}
 		}
 		sample := MailData{Site: "Example", Brand: "Example", Logo: "https://example.com/logo.png", Accent: DefaultAccentColor, Name: "Ada", Email: "ada@example.com", Link: "https://example.com/pwreset/x",
+			Code: "ABCD-EFGH", CodeURL: "https://example.com/pwreset/code",
 			ResetURL: "https://example.com/pwreset", Valid: "1 hour", WasntMe: "https://example.com/pwreset/wasnt-me/x", WasntMeValid: "7 days", IP: "192.0.2.1", Time: "Mon, 02 Jan 2006 15:04 UTC"}
 		if _, err := mt.render(kind, "nobody@example.com", sample); err != nil {
 			return nil, err

@@ -53,6 +53,10 @@ type Options struct {
 	// Usernames lets a request name the account by its username instead of its address
 	// (Users must implement [UsernameFinder]). Mail still goes only to the stored address.
 	Usernames bool
+	// NoCode leaves the typed code out of reset mails, and [Service.EnterCode] refuses every
+	// code. By default mails carry one of CodeLength characters (default 8, 6…12).
+	NoCode     bool
+	CodeLength int
 
 	PublicURL string // scheme://host[:port][/path] that every link starts with; never a request's Host
 	Prefix    string // default "/pwreset"
@@ -161,6 +165,8 @@ type Service struct {
 	fullSince atomic.Int64 // unix nanos of the last "queue full" warning, to log one a minute
 	// wasntMeKey caches the "this wasn't me" links' cipher (see wasntMeAEAD).
 	wasntMeKey atomic.Pointer[cipher.AEAD]
+	// codeSecret caches the key of the typed codes' HMACs (see codeKey).
+	codeSecret atomic.Pointer[[]byte]
 }
 
 // New checks o and returns a Service. It starts nothing: call [Service.Run] for the mail
@@ -231,6 +237,12 @@ func New(o Options) (*Service, error) {
 	}
 	if o.WasntMeTTL < time.Hour || o.WasntMeTTL > MaxWasntMeTTL {
 		return nil, fmt.Errorf("reset: this-wasn't-me link TTL %s is outside 1h…720h", o.WasntMeTTL)
+	}
+	if o.CodeLength == 0 {
+		o.CodeLength = DefaultCodeLength
+	}
+	if o.CodeLength < MinCodeLength || o.CodeLength > MaxCodeLength {
+		return nil, fmt.Errorf("reset: code length %d is outside %d…%d", o.CodeLength, MinCodeLength, MaxCodeLength)
 	}
 	if o.JobTimeout == 0 {
 		o.JobTimeout = DefaultJobTimeout

@@ -21,6 +21,9 @@ type Token struct {
 	// ClaimedBy is the claim's owner, a nonce the store chose at [TokenStore.ClaimToken]:
 	// only that owner may release the claim. Empty when unclaimed.
 	ClaimedBy string
+	// CodeID is the HMAC of the address and the typed code mailed with the link (see
+	// [Service.EnterCode]); empty when the link has no code. The code itself is never stored.
+	CodeID string
 }
 
 // Spent reports whether t is the short-lived record of a link already used, kept so that a
@@ -41,6 +44,9 @@ const (
 	// JobWasntMe mails a fresh reset link to the account whose owner confirmed "this wasn't
 	// me" (see [Service.ConfirmWasntMe]).
 	JobWasntMe JobKind = "wasnt_me"
+	// JobVoidCode voids the pending reset of the address in Email: too many wrong codes were
+	// typed for it (see [Service.EnterCode]). The lookup happens here, off the request path.
+	JobVoidCode JobKind = "void_code"
 )
 
 // Job is one unit of work in the durable mail queue. The request path only enqueues jobs; the
@@ -89,6 +95,10 @@ type TokenStore interface {
 	SaveToken(ctx context.Context, t Token) error
 	// Token returns the token with the given id, expired or not, or ErrTokenNotFound.
 	Token(ctx context.Context, id string) (Token, error)
+	// TokenByCode returns the stored token whose CodeID is codeID, expired or not, or
+	// ErrTokenNotFound. A token's code dies with it: once the token is deleted, replaced by a
+	// save of the same id without that CodeID, or voided by a newer token, it is not found.
+	TokenByCode(ctx context.Context, codeID string) (Token, error)
 	// ClaimToken atomically marks the token claimed until `until`, provided it exists, has not
 	// expired at now and is not claimed by someone else at now. Of N concurrent calls, at most
 	// one succeeds; the others get ErrTokenClaimed (or ErrTokenNotFound if it is gone or

@@ -217,6 +217,8 @@ func (s *Service) handle(ctx context.Context, j Job) error {
 		return s.handleNotice(ctx, j)
 	case JobWasntMe:
 		return s.handleWasntMe(ctx, j)
+	case JobVoidCode:
+		return s.handleVoidCode(ctx, j)
 	case JobHookPasswordChanged, JobHookWasntMe:
 		return s.handleHook(ctx, j)
 	}

@@ -134,18 +134,23 @@ func (h *Handler) handleDone() http.Handler {
 // (DESIGN.md step 4; SECURITY.md RQ-LNK-06).
 func (h *Handler) handleLink() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw := mux.Vars(r)["token"]
-		p, err := h.o.Service.CheckToken(r.Context(), raw, h.clientIP(r))
-		if err != nil {
-			h.respondServiceError(w, r, err)
-			return
-		}
-		s := h.session(r)
-		s.Values[sessionToken] = raw
-		s.Values[sessionExpires] = p.Token.ExpiresAt.Unix()
-		h.save(w, r, s)
-		http.Redirect(w, r, h.o.Prefix+"/new", http.StatusSeeOther)
+		h.openLink(w, r, mux.Vars(r)["token"])
 	})
+}
+
+// openLink is what opening the link raw does, and what a right code continues with (see
+// handleCode): check it, keep it in the session, go on to the new-password form.
+func (h *Handler) openLink(w http.ResponseWriter, r *http.Request, raw string) {
+	p, err := h.o.Service.CheckToken(r.Context(), raw, h.clientIP(r))
+	if err != nil {
+		h.respondServiceError(w, r, err)
+		return
+	}
+	s := h.session(r)
+	s.Values[sessionToken] = raw
+	s.Values[sessionExpires] = p.Token.ExpiresAt.Unix()
+	h.save(w, r, s)
+	http.Redirect(w, r, h.o.Prefix+"/new", http.StatusSeeOther)
 }
 
 func (h *Handler) sessionToken(r *http.Request) string {

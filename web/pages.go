@@ -13,7 +13,7 @@ import (
 	"resetgate/reset"
 )
 
-var pageNames = []string{"request", "sent", "new", "done", "invalid", "error", "wasntme"}
+var pageNames = []string{"request", "sent", "code", "new", "done", "invalid", "error", "wasntme"}
 
 type pageSet map[string]*template.Template
 
@@ -97,6 +97,8 @@ type page struct {
 	Stylesheets []string
 	// SessionsEnded: a completed reset ends the account's other sign-ins (session tracking).
 	SessionsEnded bool
+	// Codes: reset mails carry a typed code, entered on the code page.
+	Codes bool
 }
 
 // render writes the page with the given status. Templates render into a buffer first, so a
@@ -105,6 +107,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	p.Site, p.Prefix, p.SignIn = h.o.Site, h.o.Prefix, h.o.SignInURL
 	p.SessionsEnded = h.o.Service.TracksSessions()
 	p.Usernames = h.o.Service.AcceptsUsernames()
+	p.Codes = h.o.Service.CodesEnabled()
 	p.Brand, p.Logo, p.Theme, p.Stylesheets = h.o.Brand, h.o.LogoURL, h.theme != nil, h.o.Stylesheets
 	t := (*h.pages.Load())[name]
 	if h.o.Frame != nil {
@@ -158,7 +161,7 @@ func (h *Handler) handleError(status int) http.Handler {
 func (h *Handler) handleMethodNotAllowed() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		allow := "GET, HEAD"
-		if r.URL.Path == h.o.Prefix || r.URL.Path == h.o.Prefix+"/new" || r.URL.Path == h.o.Prefix+"/wasnt-me" {
+		if r.URL.Path == h.o.Prefix || r.URL.Path == h.o.Prefix+"/new" || r.URL.Path == h.o.Prefix+"/wasnt-me" || r.URL.Path == h.o.Prefix+"/code" {
 			allow = "GET, HEAD, POST"
 		}
 		w.Header().Set("Allow", allow)

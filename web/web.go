@@ -183,6 +183,8 @@ func New(o Options) (*Handler, error) {
 	r.Handle(p, h.handleRequest()).Methods(http.MethodPost)
 	r.Handle(p+"/", http.RedirectHandler(p, http.StatusSeeOther)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/sent", h.handlePage("sent", "Check your e-mail")).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/code", h.handleCodeForm()).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/code", h.handleCode()).Methods(http.MethodPost)
 	r.Handle(p+"/invalid", h.handlePage("invalid", "Link no longer valid")).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/done", h.handleDone()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/new", h.handleNewForm()).Methods(http.MethodGet, http.MethodHead)

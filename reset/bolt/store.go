@@ -103,6 +103,7 @@ var (
 	bucketMeta       = []byte("meta")
 	bucketTokens     = []byte("tokens")
 	bucketUserTokens = []byte("user-tokens")
+	bucketCodeTokens = []byte("code-tokens") // a token's CodeID → its id (codes.go)
 	bucketLimits     = []byte("limits")
 	bucketJobs       = []byte("jobs")
 	bucketReady      = []byte("ready")
@@ -120,7 +121,7 @@ var (
 	keyDeadCount       = []byte("dead")
 	keyAuditCount      = []byte("audit")
 
-	allBuckets = [][]byte{bucketTokens, bucketUserTokens, bucketLimits, bucketJobs, bucketReady,
+	allBuckets = [][]byte{bucketTokens, bucketUserTokens, bucketCodeTokens, bucketLimits, bucketJobs, bucketReady,
 		bucketDelayed, bucketDead, bucketDeadAt, bucketSecrets, bucketAudit,
 		bucketSessions, bucketUserSessions, bucketRevoked, bucketRevokedSeq}
 )

@@ -23,12 +23,14 @@ type tokenRecord struct {
 	ExpiresAt    time.Time `json:"expires"`
 	ClaimedUntil time.Time `json:"claimed,omitzero"`
 	ClaimedBy    string    `json:"owner,omitempty"`
+	CodeID       string    `json:"code,omitempty"`
 }
 
 func encodeToken(t reset.Token) ([]byte, error) {
 	return json.Marshal(tokenRecord{
 		UserID: t.UserID, Email: t.Email, Fingerprint: t.Fingerprint,
 		IssuedAt: t.IssuedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC(), ClaimedUntil: t.ClaimedUntil.UTC(), ClaimedBy: t.ClaimedBy,
+		CodeID: t.CodeID,
 	})
 }
 
@@ -40,6 +42,7 @@ func decodeToken(id, v []byte) (reset.Token, error) {
 	return reset.Token{
 		ID: string(id), UserID: r.UserID, Email: r.Email, Fingerprint: r.Fingerprint,
 		IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, ClaimedUntil: r.ClaimedUntil, ClaimedBy: r.ClaimedBy,
+		CodeID: r.CodeID,
 	}, nil
 }
 
@@ -61,16 +64,28 @@ func getToken(tx *bbolt.Tx, id []byte) (t reset.Token, found bool, err error) {
 	return t, err == nil, err
 }
 
+// putToken writes t and keeps the code index in step with its CodeID.
 func putToken(tx *bbolt.Tx, t reset.Token) error {
 	v, err := encodeToken(t)
 	if err != nil {
 		return err
 	}
+	if err := dropCode(tx, []byte(t.ID), t.CodeID); err != nil {
+		return err
+	}
+	if t.CodeID != "" {
+		if err := tx.Bucket(bucketCodeTokens).Put([]byte(t.CodeID), []byte(t.ID)); err != nil {
+			return err
+		}
+	}
 	return tx.Bucket(bucketTokens).Put([]byte(t.ID), v)
 }
 
-// deleteToken deletes the token and its index entry.
+// deleteToken deletes the token and its index entries.
 func deleteToken(tx *bbolt.Tx, t reset.Token) error {
+	if err := dropCode(tx, []byte(t.ID), ""); err != nil {
+		return err
+	}
 	if err := tx.Bucket(bucketTokens).Delete([]byte(t.ID)); err != nil {
 		return err
 	}
@@ -97,6 +112,9 @@ func deleteUserTokens(tx *bbolt.Tx, userID string, keep []byte) (int, error) {
 		}
 		if tx.Bucket(bucketTokens).Get(id) != nil {
 			n++
+		}
+		if err := dropCode(tx, id, ""); err != nil {
+			return 0, err
 		}
 		if err := tx.Bucket(bucketTokens).Delete(id); err != nil {
 			return 0, err

@@ -19,28 +19,41 @@ import goredis "github.com/redis/go-redis/v9"
 // Times are Unix milliseconds. Lua numbers are doubles, exact to 2^53 ms (year 287396), so
 // comparisons are exact; values the script writes back come in ARGV as the caller's strings.
 
-// saveTokenScript stores a token and deletes the user's other tokens. Run twice, it stores
-// the same token again.
+// saveTokenScript stores a token and deletes the user's other tokens, and keeps the code
+// keys in step: a token's code key (its CodeID → its id) lives exactly as long as it does.
+// Run twice, it stores the same token again.
 //
 //	KEYS  token key, the user's index set, the tokens-by-expiry zset
-//	ARGV  token key prefix, user key prefix, id, user id, expiry (ms), field/value pairs…
+//	ARGV  token key prefix, user key prefix, id, user id, expiry (ms), code key prefix,
+//	      CodeID (may be empty), field/value pairs…
 var saveTokenScript = goredis.NewScript(`
 local old = redis.call('HGET', KEYS[1], 'user')
 if old and old ~= ARGV[4] then
 	redis.call('SREM', ARGV[2] .. old, ARGV[3])
 end
+local oldcode = redis.call('HGET', KEYS[1], 'code')
+if oldcode and oldcode ~= ARGV[7] then
+	redis.call('DEL', ARGV[6] .. oldcode)
+end
 for _, other in ipairs(redis.call('SMEMBERS', KEYS[2])) do
 	if other ~= ARGV[3] then
+		local c = redis.call('HGET', ARGV[1] .. other, 'code')
+		if c then
+			redis.call('DEL', ARGV[6] .. c)
+		end
 		redis.call('DEL', ARGV[1] .. other)
 		redis.call('ZREM', KEYS[3], other)
 	end
 end
 redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('PEXPIREAT', KEYS[2], ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+if ARGV[7] ~= '' then
+	redis.call('SET', ARGV[6] .. ARGV[7], ARGV[3], 'PXAT', ARGV[5])
+end
 return 1
 `)
 
@@ -91,13 +104,18 @@ redis.call('HDEL', KEYS[1], 'claimed', 'owner')
 return 0
 `)
 
-// deleteUserTokensScript deletes the tokens in a user's index and returns how many existed.
+// deleteUserTokensScript deletes the tokens in a user's index, with their code keys, and
+// returns how many existed.
 //
 //	KEYS  the user's index set, the tokens-by-expiry zset
-//	ARGV  token key prefix
+//	ARGV  token key prefix, code key prefix
 var deleteUserTokensScript = goredis.NewScript(`
 local n = 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+	local c = redis.call('HGET', ARGV[1] .. id, 'code')
+	if c then
+		redis.call('DEL', ARGV[2] .. c)
+	end
 	n = n + redis.call('DEL', ARGV[1] .. id)
 	redis.call('ZREM', KEYS[2], id)
 end
@@ -105,11 +123,11 @@ redis.call('DEL', KEYS[1])
 return n
 `)
 
-// deleteExpiredScript deletes the tokens expiring at or before now, with their index entries,
-// and returns how many were still stored.
+// deleteExpiredScript deletes the tokens expiring at or before now, with their index entries
+// and code keys, and returns how many were still stored.
 //
 //	KEYS  the tokens-by-expiry zset
-//	ARGV  token key prefix, user key prefix, now (ms)
+//	ARGV  token key prefix, user key prefix, now (ms), code key prefix
 var deleteExpiredScript = goredis.NewScript(`
 local n = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])) do
@@ -117,6 +135,10 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])) do
 	local user = redis.call('HGET', k, 'user')
 	if user then
 		redis.call('SREM', ARGV[2] .. user, id)
+	end
+	local c = redis.call('HGET', k, 'code')
+	if c then
+		redis.call('DEL', ARGV[4] .. c)
 	end
 	n = n + redis.call('DEL', k)
 end

@@ -214,6 +214,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) tokenKey(id string) string    { return s.prefix + "token:" + id }
 func (s *Store) userKey(user string) string   { return s.prefix + "user:" + user }
 func (s *Store) tokensKey() string            { return s.prefix + "tokens" }
+func (s *Store) codeKey(codeID string) string { return s.prefix + "code:" + codeID }
 func (s *Store) limitKey(key string) string   { return s.prefix + "limit:" + key }
 func (s *Store) jobKey(id string) string      { return s.prefix + "job:" + id }
 func (s *Store) secretKey(name string) string { return s.prefix + "secret:" + name }

@@ -20,6 +20,9 @@ func tokenFields(t reset.Token) []any {
 	if t.ClaimedBy != "" {
 		f = append(f, "owner", t.ClaimedBy)
 	}
+	if t.CodeID != "" {
+		f = append(f, "code", t.CodeID)
+	}
 	return f
 }
 
@@ -28,7 +31,7 @@ func decodeToken(key, id string, m map[string]string) (reset.Token, error) {
 	t := reset.Token{
 		ID: id, UserID: m["user"], Email: m["email"], Fingerprint: m["fp"],
 		IssuedAt: r.time("issued"), ExpiresAt: r.time("expires"), ClaimedUntil: r.time("claimed"),
-		ClaimedBy: m["owner"],
+		ClaimedBy: m["owner"], CodeID: m["code"],
 	}
 	if _, ok := m["user"]; !ok {
 		r.fail("user", "")
@@ -39,7 +42,7 @@ func decodeToken(key, id string, m map[string]string) (reset.Token, error) {
 // SaveToken stores t, to expire by Redis' clock at t.ExpiresAt, and deletes every other token
 // of t.UserID, in one script.
 func (s *Store) SaveToken(ctx context.Context, t reset.Token) error {
-	args := append([]any{s.tokenKey(""), s.userKey(""), t.ID, t.UserID, ms(t.ExpiresAt)}, tokenFields(t)...)
+	args := append([]any{s.tokenKey(""), s.userKey(""), t.ID, t.UserID, ms(t.ExpiresAt), s.codeKey(""), t.CodeID}, tokenFields(t)...)
 	_, err := s.run(ctx, "save token", saveTokenScript,
 		[]string{s.tokenKey(t.ID), s.userKey(t.UserID), s.tokensKey()}, args...)
 	return err
@@ -130,7 +133,7 @@ func (s *Store) CountTokens(ctx context.Context) (int, error) {
 // DeleteUserTokens deletes every token of the account and returns how many were stored.
 func (s *Store) DeleteUserTokens(ctx context.Context, userID string) (int, error) {
 	v, err := s.run(ctx, "delete user tokens", deleteUserTokensScript,
-		[]string{s.userKey(userID), s.tokensKey()}, s.tokenKey(""))
+		[]string{s.userKey(userID), s.tokensKey()}, s.tokenKey(""), s.codeKey(""))
 	if err != nil {
 		return 0, err
 	}
@@ -201,7 +204,7 @@ func (s *Store) hashes(ctx context.Context, ids []string, key func(string) strin
 // clears the index entries of evicted ones. Rate-limit windows need no sweep: they expire.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 	v, err := s.run(ctx, "delete expired", deleteExpiredScript,
-		[]string{s.tokensKey()}, s.tokenKey(""), s.userKey(""), ms(now))
+		[]string{s.tokensKey()}, s.tokenKey(""), s.userKey(""), ms(now), s.codeKey(""))
 	if err != nil {
 		return 0, err
 	}

@@ -74,6 +74,8 @@ func TestStore(t *testing.T, f Factory) {
 		{"count tokens follows saves and deletes", testCountTokens},
 		{"delete expired removes only expired tokens", testDeleteExpired},
 		{"delete expired keeps live rate-limit windows", testDeleteExpiredLimits},
+		{"token by code reads back", testTokenByCode},
+		{"a token's code dies with it", testCodeDiesWithToken},
 
 		{"allow admits n per window then refuses", testAllowN},
 		{"refused events do not move the window's end", testAllowRefusedKeepsEnd},
