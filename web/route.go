@@ -76,6 +76,12 @@ func canonical(p string) bool {
 // suspicious is the cheap test for paths that might decode into the prefix: it is false for
 // the vast majority of legacy traffic, which then costs no allocation.
 func suspicious(p, prefix string) bool {
+	// A path without its leading slash cannot arrive through net/http (the request target must
+	// be origin- or absolute-form, or "*"), but a lenient server would still read "pwreset" as
+	// "/pwreset": decide it as it does.
+	if p == "" || p[0] != '/' {
+		return true
+	}
 	if strings.ContainsAny(p, `%\;`) || strings.Contains(p, "//") || strings.Contains(p, "/.") {
 		return true
 	}

@@ -71,7 +71,7 @@ func TestClassifyAllocatesNothingForLegacyPaths(t *testing.T) {
 }
 
 func FuzzClassify(f *testing.F) {
-	for _, s := range []string{"/pwreset", "//pwreset", "/%70wreset", "/a/../pwreset/x", `/pwreset\x`} {
+	for _, s := range []string{"/pwreset", "//pwreset", "/%70wreset", "/a/../pwreset/x", `/pwreset\x`, "pwreset", "*"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
