@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"resetgate/apphtml"
+	"resetgate/internal/asynclog"
 	"resetgate/internal/clientip"
 	"resetgate/proxy"
 	"resetgate/reset"
@@ -53,10 +54,11 @@ type app struct {
 	ips     *clientip.Resolver
 	handler http.Handler // the public listener's handler: access log and metrics around web
 
-	inflight  sync.WaitGroup // requests being handled, for shutdown
-	accessLog atomic.Value   // string: all | reset | off (changed on SIGHUP)
-	level     *slog.LevelVar // the log level (changed on SIGHUP); nil for commands
-	getenv    func(string) string
+	inflight    sync.WaitGroup   // requests being handled, for shutdown
+	accessQueue *asynclog.Logger // the access log's writer; nil when it is synchronous
+	accessLog   atomic.Value     // string: all | reset | off (changed on SIGHUP)
+	level       *slog.LevelVar   // the log level (changed on SIGHUP); nil for commands
+	getenv      func(string) string
 }
 
 // stateFile is the bbolt file in data_dir.
@@ -254,7 +256,9 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	}
 	a.abuse = cfg.Abuse
 	a.accessLog.Store(cfg.AccessLog)
-	a.handler = instrument(log, cfg.Prefix, &a.accessLog, a.metrics, a.web, ips.IP, &a.inflight)
+	var access *slog.Logger
+	access, a.accessQueue = newAccessLog(log)
+	a.handler = instrument(access, cfg.Prefix, &a.accessLog, a.metrics, a.web, ips.IP, &a.inflight)
 	return a, nil
 }
 
@@ -329,6 +333,7 @@ func sessionKeys(ctx context.Context, s reset.Store) ([2][]byte, error) {
 
 // Close releases everything the app opened.
 func (a *app) Close() {
+	a.closeAccessLog()
 	if a.proxy != nil {
 		a.proxy.Close()
 	}

@@ -121,7 +121,16 @@ func newMetrics(a *app) *metrics {
 		Name: "resetgate_hash_slots",
 		Help: "Hash slots: how many hashes and strength checks may run at once.",
 	}, slots(false))
-	m.reg.MustRegister(m.requests, m.latency, m.events, m.sessions, m.hashing, queue, busy, total, active,
+	dropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "resetgate_access_log_dropped_total",
+		Help: "Access log lines dropped because the log output fell behind and the access log's queue was full; requests never wait for the log. Other log lines are never dropped.",
+	}, func() float64 {
+		if a.accessQueue == nil { // a synchronous access log drops nothing
+			return 0
+		}
+		return float64(a.accessQueue.Dropped())
+	})
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.sessions, m.hashing, queue, busy, total, active, dropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -78,10 +78,20 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, *slog.LevelVar)
 			format = "text"
 		}
 	}
+	build := func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, opts) }
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts)), lv
+		build = func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, opts) }
 	}
-	return slog.New(slog.NewJSONHandler(w, opts)), lv
+	return slog.New(&logOutput{Handler: build(w), w: w, build: build}), lv
+}
+
+// logOutput is the root handler of [newLogger]'s loggers. It remembers its writer and how it
+// was built, so that the access log can write the very same lines through asynclog
+// ([newAccessLog]) while every other line stays synchronous.
+type logOutput struct {
+	slog.Handler
+	w     io.Writer
+	build func(io.Writer) slog.Handler
 }
 
 func webTemplates(cfg *Config) fs.FS {
@@ -203,6 +213,9 @@ func (a *app) drain(srv, admin *http.Server, stopWork func()) {
 	if !waitTimeout(&a.inflight, handlerWait) {
 		a.log.Warn("some requests were still running at shutdown", "waited", handlerWait.String())
 	}
+	// Every request that finished has queued its access line: write them all now. Lines of
+	// requests still running are written synchronously from here on.
+	a.closeAccessLog()
 	if admin != nil {
 		actx, acancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer acancel()
