@@ -57,6 +57,7 @@ type Logger struct {
 	wake    chan struct{} // a record arrived in an empty queue
 	hurry   chan struct{} // the queue is half full
 	stop    chan struct{} // closed by Close
+	flushes chan chan struct{}
 	done    chan struct{} // closed when the writer has written everything
 
 	mu      sync.Mutex // guards pending and closed
@@ -87,7 +88,7 @@ func New(out io.Writer, newHandler func(io.Writer) slog.Handler, o Options) *Log
 		o.WarnEvery = DefaultWarnEvery
 	}
 	l := &Logger{o: o, wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), flushes: make(chan chan struct{})}
 	l.batch.out = out
 	l.root = newHandler(&l.batch)
 	go l.run()
@@ -113,11 +114,23 @@ func (l *Logger) Close() {
 	<-l.done
 }
 
+// Flush returns once every record handled before the call is written. It is for tests and
+// benchmarks that need a point where the output is complete; Close implies it.
+func (l *Logger) Flush() {
+	c := make(chan struct{})
+	select {
+	case l.flushes <- c:
+		<-c
+	case <-l.done:
+	}
+}
+
 func (l *Logger) run() {
 	defer close(l.done)
 	var spare []item
 	var warned uint64
 	var last time.Time
+	var flushed chan struct{}
 	t := time.NewTimer(l.o.Delay)
 	t.Stop()
 	for stopped := false; !stopped; {
@@ -127,10 +140,12 @@ func (l *Logger) run() {
 			select {
 			case <-t.C:
 			case <-l.hurry:
+			case flushed = <-l.flushes:
 			case <-l.stop:
 				stopped = true
 			}
 			t.Stop()
+		case flushed = <-l.flushes:
 		case <-l.stop:
 			stopped = true
 		}
@@ -141,6 +156,10 @@ func (l *Logger) run() {
 		l.write(batch)
 		clear(batch) // let go of the records' values
 		spare = batch[:0]
+		if flushed != nil {
+			close(flushed)
+			flushed = nil
+		}
 		if d := l.dropped.Load(); d != warned && l.o.Warn != nil && (stopped || time.Since(last) >= l.o.WarnEvery) {
 			l.o.Warn(d - warned)
 			warned, last = d, time.Now()

@@ -168,3 +168,19 @@ func TestEnabledFollowsTheLevel(t *testing.T) {
 		t.Error("Enabled(info) = true after the level was raised to warn")
 	}
 }
+
+func TestFlushWritesWhatCameBefore(t *testing.T) {
+	var out lockedBuffer
+	l := asynclog.New(&out, jsonHandler, asynclog.Options{Delay: time.Hour})
+	defer l.Close()
+	log := slog.New(l.Handler())
+	for i := range 3 {
+		log.Info(fmt.Sprint("line ", i))
+		l.Flush() // not an hour: Flush does not wait for Delay
+		if got := out.lines(); len(got) != i+1 {
+			t.Fatalf("after %d records and Flush: %d lines %q", i+1, len(got), got)
+		}
+	}
+	l.Close()
+	l.Flush() // after Close: returns at once
+}
