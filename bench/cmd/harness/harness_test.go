@@ -4,6 +4,8 @@ import (
 	"math"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -245,4 +247,20 @@ func TestTransferDetectsLoss(t *testing.T) {
 			t.Errorf("transfer(download, wrong hash) = %+v, want bytes differ", got)
 		}
 	})
+}
+
+// TestBuildsLikeTheMakefile keeps the measured binary built as the shipped one: the Makefile's
+// build target uses -trimpath and LDFLAGS starting with -s -w, CGO off.
+func TestBuildsLikeTheMakefile(t *testing.T) {
+	mk, err := os.ReadFile(filepath.Join("..", "..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(mk)
+	if !strings.Contains(text, "\nLDFLAGS  = -s -w ") || !strings.Contains(text, "CGO_ENABLED=0 $(GO) build -trimpath -ldflags \"$(LDFLAGS)\" -o resetgate .") {
+		t.Fatal("the Makefile's build target changed: update shippedBuildFlags to build what it builds")
+	}
+	if got := strings.Join(shippedBuildFlags, " "); got != "-trimpath -ldflags -s -w" {
+		t.Errorf("shippedBuildFlags = %q, want the Makefile's -trimpath -ldflags \"-s -w\"", got)
+	}
 }

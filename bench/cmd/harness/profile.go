@@ -32,6 +32,9 @@ func init() {
 }
 `
 
+// shippedBuildFlags are the Makefile's build flags for the binary, less the version stamping.
+var shippedBuildFlags = []string{"-trimpath", "-ldflags", "-s -w"}
+
 // buildResetgate builds the measured binary and the profiling one. A user overlay (go build
 // -overlay JSON, for trying a change without editing the tree) applies to both.
 func buildResetgate(ctx context.Context, e *env, userOverlay string) error {
@@ -58,7 +61,11 @@ func buildResetgate(ctx context.Context, e *env, userOverlay string) error {
 		return err
 	}
 	e.resetgt = filepath.Join(binDir, "resetgate")
-	if _, err := runCmd(ctx, e.root, nil, "go", append(append([]string{"build"}, args...), "-o", e.resetgt, ".")...); err != nil {
+	// Built as `make build` and `make release` build what ships (static, -trimpath, without
+	// the symbol table and DWARF), since idle RSS counts the mapped binary (issue 17).
+	build := append([]string{"build"}, args...)
+	build = append(build, shippedBuildFlags...)
+	if _, err := runCmd(ctx, e.root, []string{"CGO_ENABLED=0"}, "go", append(build, "-o", e.resetgt, ".")...); err != nil {
 		return err
 	}
 	src := filepath.Join(e.work, "pprof_overlay.go")
