@@ -3,11 +3,17 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"resetgate/internal/asynclog"
 	"resetgate/web"
 )
 
@@ -79,4 +85,65 @@ func TestShutdownWritesEveryAccessLine(t *testing.T) {
 	if len(seen) != n {
 		t.Errorf("after shutdown, access lines of %d distinct requests, want all %d", len(seen), n)
 	}
+}
+
+// TestDrainWritesTheAccessLog is the drain order of issue 17 without depending on how fast the
+// writer is: its lines wait an hour before a write, so only the drain's close of the access log
+// can have written them by the time drain returns, after the last request has finished.
+func TestDrainWritesTheAccessLog(t *testing.T) {
+	var out syncBuffer
+	q := asynclog.New(&out, func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+		asynclog.Options{Delay: time.Hour})
+	cfg := defaultConfig()
+	a := &app{cfg: &cfg, log: slog.New(slog.DiscardHandler), health: &health{}, accessQueue: q}
+	var mode atomic.Value
+	mode.Store("all")
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+	})
+	h := instrument(slog.New(q.Handler()), "/pwreset", &mode, newMetrics(a), routedFunc(slow), func(*http.Request) netip.Addr { return netip.Addr{} }, &a.inflight)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for i := range 20 {
+		resp, err := http.Get(fmt.Sprintf("%s/page/%d", srv.URL, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	slowDone := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/slow")
+		if err == nil {
+			resp.Body.Close()
+		}
+		slowDone <- err
+	}()
+	<-entered
+	drained := make(chan struct{})
+	go func() { a.drain(srv.Config, nil, func() {}); close(drained) }()
+	close(release) // the last request finishes during the drain
+	<-drained
+	if err := <-slowDone; err != nil {
+		t.Fatal(err)
+	}
+	lines := out.logLines("request")
+	if len(lines) != 21 {
+		t.Fatalf("after drain: %d access lines, want all 21 (20 pages and the request finished during the drain)\n%s", len(lines), out.String())
+	}
+	if p := lines[20]["path"]; p != "/slow" {
+		t.Errorf("last line is %v, want /slow's", p)
+	}
+}
+
+// routedFunc routes every request upstream to h.
+type routedFunc http.HandlerFunc
+
+func (f routedFunc) Route(*http.Request) web.Route { return web.Upstream }
+func (f routedFunc) ServeRoute(w http.ResponseWriter, r *http.Request, _ web.Route) {
+	f(w, r)
 }
