@@ -26,6 +26,24 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// reachableConfig is a serve config whose admin listener is on a fixed free port, so that
+// commands run with the same config can find the server; admin continues the [admin] table.
+func reachableConfig(t *testing.T, dir string, users legacyDB, admin string) string {
+	t.Helper()
+	return fmt.Sprintf(`listen = "127.0.0.1:0"
+public_url = "https://app.example"
+upstream = %q
+data_dir = %q
+[users]
+driver = %q
+dsn = %q
+[mail]
+from = "Example <no-reply@example.com>"
+[admin]
+listen = %q
+`, echoApp(t).URL, filepath.Join(dir, "data"), users.driver, users.dsn, freeAddr(t)) + admin
+}
+
 // writeToken writes the admin token to a file and returns its path.
 func writeToken(t *testing.T, token string) string {
 	t.Helper()
@@ -195,21 +213,8 @@ func TestAdminAPIActions(t *testing.T) {
 // bolt file: they go through its admin API, and straight to the store once it has stopped.
 func TestCommandsUseRunningServer(t *testing.T) {
 	users := sqliteUsers(t, "old-password-1")
-	admin := freeAddr(t)
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`listen = "127.0.0.1:0"
-public_url = "https://app.example"
-upstream = %q
-data_dir = %q
-[users]
-driver = %q
-dsn = %q
-[mail]
-from = "Example <no-reply@example.com>"
-[admin]
-listen = %q
-token_file = %q
-`, echoApp(t).URL, filepath.Join(dir, "data"), users.driver, users.dsn, admin, writeToken(t, testAdminToken))
+	cfg := reachableConfig(t, dir, users, fmt.Sprintf("token_file = %q\n", writeToken(t, testAdminToken)))
 	rg := runConfig(t, dir, cfg, nil)
 	path := filepath.Join(dir, "config.toml")
 
@@ -291,19 +296,7 @@ func auditEvents(t *testing.T, out string) []string {
 func TestCommandsExplainAPIOff(t *testing.T) {
 	users := sqliteUsers(t, "old-password-1")
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`listen = "127.0.0.1:0"
-public_url = "https://app.example"
-upstream = %q
-data_dir = %q
-[users]
-driver = %q
-dsn = %q
-[mail]
-from = "Example <no-reply@example.com>"
-[admin]
-listen = %q
-`, echoApp(t).URL, filepath.Join(dir, "data"), users.driver, users.dsn, freeAddr(t))
-	runConfig(t, dir, cfg, nil)
+	runConfig(t, dir, reachableConfig(t, dir, users, ""), nil)
 	code, _, errOut := cli(t, env(), "", "tokens", "-config", filepath.Join(dir, "config.toml"), "list")
 	if code == 0 || !strings.Contains(errOut, "admin API is off") || !strings.Contains(errOut, "token_env or token_file") {
 		t.Errorf("tokens list with the server holding bolt and no token = %d %q", code, errOut)

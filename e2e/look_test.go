@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/go-sql-driver/mysql"
 
 	"resetgate/internal/testenv"
 )
@@ -252,36 +250,6 @@ func startFlaskExample(t *testing.T) (upstream, driver, dsn string) {
 
 // startPHPExample seeds and starts examples/php on MariaDB, as TestPHPMariaDB does.
 func startPHPExample(t *testing.T) (upstream, driver, dsn string) {
-	php := testenv.Env("E2E_PHP", "php")
-	testenv.Need(t, "php-cli and php-mysql (apt-get install php-cli php-mysql)",
-		runTool(t.Context(), "", nil, php, "-r", `exit(extension_loaded("pdo_mysql") ? 0 : 1);`))
-	dsn = testenv.MySQL(t)
-	mc, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbHost, dbPort, err := net.SplitHostPort(mc.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	appDir, err := filepath.Abs(filepath.Join("..", "examples", "php"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{fmt.Sprintf("DB_DSN=mysql:host=%s;port=%s;dbname=%s;charset=utf8mb4", dbHost, dbPort, mc.DBName),
-		"DB_USER=" + mc.User, "DB_PASSWORD=" + mc.Passwd}
-	if err := runTool(t.Context(), appDir, env, php, "seed.php", "alice@example.com", "Alice", "wonderland"); err != nil {
-		t.Fatal(err)
-	}
-	sessions := t.TempDir()
-	_, port := startOnFreePort(t, "php app", func(port int) *exec.Cmd {
-		cmd := exec.Command(php, "-d", "session.save_path="+sessions, "-d", "display_errors=0", "-d", "log_errors=1",
-			"-S", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "-t", "public")
-		cmd.Dir = appDir
-		cmd.Env = slices.Concat(os.Environ(), env)
-		return cmd
-	}, func(ctx context.Context, p *proc, port int) error {
-		return waitHTTP(ctx, p, fmt.Sprintf("http://127.0.0.1:%d/login.php", port))
-	})
-	return fmt.Sprintf("http://127.0.0.1:%d", port), "mysql", dsn
+	php := runPHPExample(t, account{email: "alice@example.com", name: "Alice", password: "wonderland"})
+	return php.upstream, "mysql", php.dsn
 }

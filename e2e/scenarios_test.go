@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
@@ -73,47 +72,14 @@ func TestFlaskPostgres(t *testing.T) {
 // MariaDB, behind resetgate, mail over SMTP to a real Mailpit.
 func TestPHPMariaDB(t *testing.T) {
 	t.Parallel()
-	php := testenv.Env("E2E_PHP", "php")
-	testenv.Need(t, "php-cli and php-mysql (apt-get install php-cli php-mysql)",
-		runTool(t.Context(), "", nil, php, "-r", `exit(extension_loaded("pdo_mysql") ? 0 : 1);`))
 	needChromium(t)
-	dsn := testenv.MySQL(t)
-	mc, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbHost, dbPort, err := net.SplitHostPort(mc.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	appDir, err := filepath.Abs(filepath.Join("..", "examples", "php"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	user := account{email: "alice@example.com", name: "Alice", password: "wonderland"}
-	env := []string{
-		fmt.Sprintf("DB_DSN=mysql:host=%s;port=%s;dbname=%s;charset=utf8mb4", dbHost, dbPort, mc.DBName),
-		"DB_USER=" + mc.User, "DB_PASSWORD=" + mc.Passwd,
-	}
-	if err := runTool(t.Context(), appDir, env, php, "seed.php", user.email, user.name, user.password); err != nil {
-		t.Fatal(err)
-	}
-	sessions := t.TempDir()
-	app, appPort := startOnFreePort(t, "php app", func(port int) *exec.Cmd {
-		// Errors go to the server's log, where the journey looks for them, not into pages.
-		cmd := exec.Command(php, "-d", "session.save_path="+sessions, "-d", "error_reporting=E_ALL",
-			"-d", "display_errors=0", "-d", "log_errors=1",
-			"-S", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "-t", "public")
-		cmd.Dir = appDir
-		cmd.Env = slices.Concat(os.Environ(), env)
-		return cmd
-	}, func(ctx context.Context, p *proc, port int) error {
-		return waitHTTP(ctx, p, fmt.Sprintf("http://127.0.0.1:%d/login.php", port))
-	})
+	php := runPHPExample(t, user)
+	app, dsn := php.proc, php.dsn
 	mp := testenv.Mailpit(t)
 	host, port := mp.SMTPAddr()
 	public, gate := startResetgate(t, gateOptions{
-		driver: "mysql", dsn: dsn, upstream: fmt.Sprintf("http://127.0.0.1:%d", appPort),
+		driver: "mysql", dsn: dsn, upstream: php.upstream,
 		site: "Example PHP App", smtpHost: host, smtpPort: port, loginPath: "/login.php",
 	})
 	runJourney(t, &scenario{

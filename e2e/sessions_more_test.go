@@ -4,23 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"resetgate/examples/demoapp"
 	"resetgate/internal/testenv"
@@ -30,43 +23,11 @@ import (
 // regenerated at sign-in.
 func TestPHPSessionsEndAtReset(t *testing.T) {
 	t.Parallel()
-	php := testenv.Env("E2E_PHP", "php")
-	testenv.Need(t, "php-cli and php-mysql (apt-get install php-cli php-mysql)",
-		runTool(t.Context(), "", nil, php, "-r", `exit(extension_loaded("pdo_mysql") ? 0 : 1);`))
 	needChromium(t)
-	dsn := testenv.MySQL(t)
-	mc, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbHost, dbPort, err := net.SplitHostPort(mc.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	appDir, err := filepath.Abs(filepath.Join("..", "examples", "php"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	user := account{email: "alice@example.com", name: "Alice", password: "wonderland"}
-	env := []string{
-		fmt.Sprintf("DB_DSN=mysql:host=%s;port=%s;dbname=%s;charset=utf8mb4", dbHost, dbPort, mc.DBName),
-		"DB_USER=" + mc.User, "DB_PASSWORD=" + mc.Passwd,
-	}
-	if err := runTool(t.Context(), appDir, env, php, "seed.php", user.email, user.name, user.password); err != nil {
-		t.Fatal(err)
-	}
-	sessions := t.TempDir()
-	_, appPort := startOnFreePort(t, "php app", func(port int) *exec.Cmd {
-		cmd := exec.Command(php, "-d", "session.save_path="+sessions, "-d", "display_errors=0", "-d", "log_errors=1",
-			"-S", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "-t", "public")
-		cmd.Dir = appDir
-		cmd.Env = slices.Concat(os.Environ(), env)
-		return cmd
-	}, func(ctx context.Context, p *proc, port int) error {
-		return waitHTTP(ctx, p, fmt.Sprintf("http://127.0.0.1:%d/login.php", port))
-	})
+	php := runPHPExample(t, user)
 	mp := testenv.Mailpit(t)
-	app := startTrackedGate(t, gateOptions{driver: "mysql", dsn: dsn, upstream: fmt.Sprintf("http://127.0.0.1:%d", appPort),
+	app := startTrackedGate(t, gateOptions{driver: "mysql", dsn: php.dsn, upstream: php.upstream,
 		loginPath: "/login.php"}, mp, user, "PHPSESSID")
 	testSessionsEndAtReset(t, app)
 }
