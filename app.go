@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"resetgate/apphtml"
+	"resetgate/i18n"
 	"resetgate/internal/asynclog"
 	"resetgate/internal/clientip"
 	"resetgate/proxy"
@@ -39,6 +41,7 @@ type mailer interface {
 // this file knows the concrete types.
 type app struct {
 	cfg     *Config
+	langs   *i18n.Catalog // [ui] languages, default_language, messages_dir
 	log     *slog.Logger
 	store   reset.Store
 	users   userStore
@@ -110,7 +113,7 @@ func openUsers(ctx context.Context, cfg *Config, getenv func(string) string) (us
 		Driver: u.Driver, DSN: dsn, Table: u.Table, IDColumn: u.IDColumn, EmailColumn: u.EmailColumn,
 		PasswordColumn: u.PasswordColumn, NameColumn: u.NameColumn, CaseSensitive: u.CaseSensitive,
 		FindUser: u.FindUser, SetPassword: u.SetPassword, AfterReset: u.AfterReset,
-		UsernameColumn: u.UsernameColumn, Eligible: u.Eligible,
+		UsernameColumn: u.UsernameColumn, Eligible: u.Eligible, LanguageColumn: u.LanguageColumn,
 	})
 	if err != nil {
 		return nil, err
@@ -159,11 +162,16 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if err != nil {
 		return nil, err
 	}
-	var mail *reset.MailTemplates
+	if a.langs, err = cfg.catalogue(); err != nil {
+		return nil, fmt.Errorf("ui: %w", err)
+	}
+	var mailDir fs.FS
 	if cfg.Mail.TemplatesDir != "" {
-		if mail, err = reset.LoadMailTemplates(os.DirFS(cfg.Mail.TemplatesDir)); err != nil {
-			return nil, fmt.Errorf("mail.templates_dir: %w", err)
-		}
+		mailDir = os.DirFS(cfg.Mail.TemplatesDir)
+	}
+	mail, err := reset.LoadMailTemplates(mailDir, languages{a.langs})
+	if err != nil {
+		return nil, fmt.Errorf("mail.templates_dir: %w", err)
 	}
 	site := cfg.SiteName
 	if site == "" {
@@ -203,8 +211,12 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	a.ips = ips
 	var modify func(*http.Response) error
 	if paths := cfg.injectPaths(); len(paths) > 0 {
+		texts := map[string]string{"": a.langs.Default().Text("inject.link")}
+		for _, l := range a.langs.Offered() {
+			texts[l.Tag()] = l.Text("inject.link")
+		}
 		in, err := apphtml.New(apphtml.Options{Paths: paths, Selector: cfg.Inject.Selector, HTML: cfg.Inject.HTML,
-			URL: cfg.Prefix, Logger: log})
+			URL: cfg.Prefix, Texts: texts, Language: func(r *http.Request) string { return a.langs.Pick(r).Tag() }, Logger: log})
 		if err != nil {
 			return nil, err
 		}
@@ -216,7 +228,11 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 			return nil, fmt.Errorf("proxy.buffer_requests: spool directory: %w", err)
 		}
 	}
-	if a.proxy, err = proxy.New(proxy.Options{BufferRequests: cfg.Proxy.BufferRequests, BufferMax: cfg.Proxy.BufferMax.n, SpoolDir: spool,
+	appDown, err := appDownPages(a.langs)
+	if err != nil {
+		return nil, err
+	}
+	if a.proxy, err = proxy.New(proxy.Options{ErrorPage: appDown, BufferRequests: cfg.Proxy.BufferRequests, BufferMax: cfg.Proxy.BufferMax.n, SpoolDir: spool,
 		Upstream: cfg.up, PublicURL: cfg.public, ClientIP: ips.IP, Logger: log,
 		DropCookies: []string{web.CookieName(cfg.public)}, ModifyResponse: modify, StripHeaders: cfg.Proxy.StripHeaders,
 		AllowUnderscoreHeaders: cfg.Proxy.AllowUnderscoreHeaders, Slow: cfg.Proxy.limits()}); err != nil {
@@ -241,7 +257,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	wo := web.Options{
 		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: upstream,
 		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, SignInURL: cfg.signInURL(), Templates: pages, Logger: log,
-		Challenge: guard,
+		Challenge: guard, Languages: a.langs,
 
 		Brand: cfg.brand(), LogoURL: cfg.UI.LogoURL, AccentColor: cfg.UI.AccentColor, Stylesheets: cfg.UI.Stylesheets,
 	}

@@ -33,6 +33,13 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "warn  %-12s %s\n", "config", w)
 	}
 	fmt.Fprintf(env.stdout, "%-5s %-12s %s\n", "info", "sessions", trackingSummary(&cfg.App))
+	info, warnings := languageReport(cfg)
+	if info != "" {
+		fmt.Fprintf(env.stdout, "%-5s %-12s %s\n", "info", "languages", info)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(env.stdout, "warn  %-12s %s\n", "languages", w)
+	}
 	if *offline {
 		return nil
 	}
@@ -97,7 +104,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	report("data_dir", start, checkWritable(cfg.DataDir), cfg.DataDir+" is writable")
 
 	start = time.Now()
-	desc, warnings, err := checkStore(ctx, cfg, env.getenv)
+	desc, warnings, err = checkStore(ctx, cfg, env.getenv)
 	report("store", start, err, desc)
 	for _, w := range warnings {
 		fmt.Fprintf(env.stdout, "warn  %-12s %s\n", "store", w)

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"cmp"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 
 	"resetgate/apphtml"
+	"resetgate/i18n"
 	"resetgate/web"
 )
 
@@ -18,6 +24,14 @@ type UIConfig struct {
 	Stylesheets  []string `toml:"stylesheets"`   // the app's own CSS, linked after resetgate's
 	WrapPath     string   `toml:"wrap_path"`     // the app's page the reset pages wear; "" off
 	WrapSelector string   `toml:"wrap_selector"` // its element whose content they replace
+	// Languages are the offered languages' tags, [] every shipped one (and every one added in
+	// MessagesDir); DefaultLanguage answers browsers that ask for none of them (default "en");
+	// MessagesDir holds catalogues that override shipped keys or add a language.
+	Languages       []string `toml:"languages"`
+	DefaultLanguage string   `toml:"default_language"`
+	MessagesDir     string   `toml:"messages_dir"`
+
+	langs *i18n.Catalog // loaded by validate
 }
 
 // validate checks [ui]: paths are the app's own (same origin, outside the prefix), the colour
@@ -44,6 +58,60 @@ func (u *UIConfig) validate(prefix string, bad complain) {
 	if err := apphtml.CheckSelector(u.WrapSelector); err != nil {
 		bad("ui.wrap_selector", "%s (a CSS selector such as \"main\" or \"#content\")", err)
 	}
+	u.langs = u.loadLanguages(bad)
+}
+
+// loadLanguages loads the catalogues [ui] asks for, reporting a language without one under
+// ui.languages, a default not offered under ui.default_language, and every mistake in an
+// override (with its file and line) under ui.messages_dir. Nil when anything is wrong.
+func (u *UIConfig) loadLanguages(bad complain) *i18n.Catalog {
+	o := i18n.Options{Languages: u.Languages, Default: u.DefaultLanguage}
+	known := map[string]bool{}
+	for _, tag := range i18n.Shipped() {
+		known[tag] = true
+	}
+	if u.MessagesDir != "" {
+		if st, err := os.Stat(u.MessagesDir); err != nil || !st.IsDir() {
+			bad("ui.messages_dir", "%q is not a directory of catalogues (de.toml, pt-BR.toml…)", u.MessagesDir)
+			return nil
+		}
+		o.Dir = os.DirFS(u.MessagesDir)
+		names, _ := fs.Glob(o.Dir, "*.toml")
+		for _, n := range names {
+			known[strings.TrimSuffix(n, ".toml")] = true
+		}
+	}
+	ok := true
+	for _, tag := range u.Languages {
+		if !known[tag] {
+			bad("ui.languages", "%q has no catalogue: ship one in messages_dir as %s.toml, or pick among %s", tag, tag, strings.Join(i18n.Shipped(), " "))
+			ok = false
+		}
+	}
+	def := cmp.Or(u.DefaultLanguage, i18n.Source)
+	if len(u.Languages) > 0 && !slices.Contains(u.Languages, def) {
+		bad("ui.default_language", "%q must be one of ui.languages %q", def, u.Languages)
+		ok = false
+	} else if !known[def] {
+		bad("ui.default_language", "%q has no catalogue (shipped: %s)", def, strings.Join(i18n.Shipped(), " "))
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	c, err := i18n.Load(o)
+	if err != nil {
+		var le *i18n.LoadError
+		if errors.As(err, &le) {
+			for _, p := range le.Problems {
+				bad("ui.messages_dir", "%s", p)
+			}
+		} else {
+			bad("ui.messages_dir", "%s", err)
+		}
+		return nil
+	}
+	return c
 }
 
 // brand is [ui] brand, else site_name (web and reset fall back to the public host).

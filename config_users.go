@@ -19,6 +19,7 @@ type UsersConfig struct {
 	NameColumn     string   `toml:"name_column"`
 	CaseSensitive  bool     `toml:"email_case_sensitive"`
 	UsernameColumn string   `toml:"username_column"`
+	LanguageColumn string   `toml:"language_column"`
 	Eligible       string   `toml:"eligible"`
 	Hash           string   `toml:"hash"`
 	FallbackHash   string   `toml:"fallback_hash"`
@@ -43,7 +44,13 @@ func (u *UsersConfig) validate(getenv func(string) string, bad complain) {
 				bad(key, "is for the SQL drivers; a directory narrows its accounts with [users.ldap] filter")
 			}
 		}
+		if u.LanguageColumn != "" {
+			bad("users.language_column", "is for the SQL drivers; a directory's is [users.ldap] language_attribute, e.g. \"preferredLanguage\"")
+		}
 	} else {
+		if u.LDAP.LanguageAttribute != "" {
+			bad("users.ldap.language_attribute", "is for driver = \"ldap\"; a SQL table's is [users] language_column")
+		}
 		secretSource(bad, getenv, "users.dsn", u.DSN, u.DSNEnv, u.DSNFile, true)
 		dsn := u.DSN
 		if u.DSNEnv != "" {

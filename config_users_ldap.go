@@ -8,21 +8,22 @@ import (
 
 // LDAPConfig is [users.ldap]: an LDAP directory as the user store, with [users] driver = "ldap".
 type LDAPConfig struct {
-	URL              string   `toml:"url"`
-	TLS              string   `toml:"tls"`
-	CAFile           string   `toml:"ca_file"`
-	AllowPlaintext   bool     `toml:"allow_plaintext"`
-	BindDN           string   `toml:"bind_dn"`
-	BindPasswordEnv  string   `toml:"bind_password_env"`
-	BindPasswordFile string   `toml:"bind_password_file"`
-	BaseDN           string   `toml:"base_dn"`
-	Filter           string   `toml:"filter"`
-	IDAttribute      string   `toml:"id_attribute"`
-	MailAttribute    string   `toml:"mail_attribute"`
-	NameAttribute    string   `toml:"name_attribute"`
-	ChangedAttribute string   `toml:"changed_attribute"`
-	PasswordWrite    string   `toml:"password_write"`
-	Timeout          duration `toml:"timeout"`
+	URL               string   `toml:"url"`
+	TLS               string   `toml:"tls"`
+	CAFile            string   `toml:"ca_file"`
+	AllowPlaintext    bool     `toml:"allow_plaintext"`
+	BindDN            string   `toml:"bind_dn"`
+	BindPasswordEnv   string   `toml:"bind_password_env"`
+	BindPasswordFile  string   `toml:"bind_password_file"`
+	BaseDN            string   `toml:"base_dn"`
+	Filter            string   `toml:"filter"`
+	IDAttribute       string   `toml:"id_attribute"`
+	MailAttribute     string   `toml:"mail_attribute"`
+	NameAttribute     string   `toml:"name_attribute"`
+	LanguageAttribute string   `toml:"language_attribute"`
+	ChangedAttribute  string   `toml:"changed_attribute"`
+	PasswordWrite     string   `toml:"password_write"`
+	Timeout           duration `toml:"timeout"`
 }
 
 // validate checks [users.ldap]; the adapter's own checks name the key at fault.
@@ -54,7 +55,8 @@ func (l *LDAPConfig) options(bindPassword string, caseSensitive bool) ldap.Optio
 		URL: l.URL, TLS: l.TLS, CAFile: l.CAFile, AllowPlaintext: l.AllowPlaintext,
 		BindDN: l.BindDN, BindPassword: bindPassword, BaseDN: l.BaseDN, Filter: l.Filter,
 		IDAttribute: l.IDAttribute, MailAttribute: l.MailAttribute, NameAttribute: l.NameAttribute,
-		ChangedAttribute: l.ChangedAttribute, PasswordWrite: l.PasswordWrite, CaseSensitive: caseSensitive,
+		LanguageAttribute: l.LanguageAttribute,
+		ChangedAttribute:  l.ChangedAttribute, PasswordWrite: l.PasswordWrite, CaseSensitive: caseSensitive,
 		Timeout: l.Timeout.Duration,
 	}
 }

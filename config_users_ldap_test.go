@@ -27,6 +27,23 @@ func TestLDAPConfig(t *testing.T) {
 	if o := cfg.Users.LDAP.options("x", false); o.Filter != "(mail={email})" || o.PasswordWrite != "auto" || o.MailAttribute != "mail" {
 		t.Errorf("defaults not applied: %+v", o)
 	}
+	cfg, err = parseConfig("l.toml", []byte(strings.Replace(minimalLDAP, "[mail]", "language_attribute = \"preferredLanguage\"\n[mail]", 1)), env("LDAP_PASSWORD", "s3cret"))
+	if err != nil {
+		t.Fatalf("parseConfig(ldap with language_attribute) = %v", err)
+	}
+	if o := cfg.Users.LDAP.options("x", false); o.LanguageAttribute != "preferredLanguage" {
+		t.Errorf("language_attribute not passed on: %+v", o)
+	}
+}
+
+func TestLanguageColumnConfig(t *testing.T) {
+	cfg, err := parseConfig("m.toml", []byte(strings.Replace(minimal, "[users]\n", "[users]\nlanguage_column = \"locale\"\n", 1)), env())
+	if err != nil {
+		t.Fatalf("parseConfig(language_column) = %v", err)
+	}
+	if cfg.Users.LanguageColumn != "locale" {
+		t.Errorf("users.language_column = %q, want %q", cfg.Users.LanguageColumn, "locale")
+	}
 }
 
 func TestLDAPConfigProblems(t *testing.T) {
@@ -50,6 +67,10 @@ tls = "none"`), "users.ldap.tls", 7, "in clear to ldap.example.com"},
 		{"dsn with ldap", edit("[users]\n", "[users]\ndsn = \"file:x.db\"\n"), "users.dsn", 4, "[users.ldap]"},
 		{"missing ca_file", edit(`[mail]`, "ca_file = \"/nonexistent/ca.pem\"\n[mail]"), "users.ldap.ca_file", 11, "no such file"},
 		{"write mode", edit(`[mail]`, "password_write = \"hash\"\n[mail]"), "users.ldap.password_write", 11, "auto, extended, attribute, unicodepwd"},
+		{"language_column with ldap", edit("[users]\n", "[users]\nlanguage_column = \"locale\"\n"), "users.language_column", 4, "language_attribute"},
+		{"bad language_attribute", edit(`[mail]`, "language_attribute = \"preferred_language\"\n[mail]"), "users.ldap.language_attribute", 11, "not an attribute name"},
+		{"language_attribute with a SQL driver", strings.Replace(minimal, "[mail]", "[users.ldap]\nlanguage_attribute = \"preferredLanguage\"\n[mail]", 1),
+			"users.ldap.language_attribute", 6, "language_column"},
 		{"unicodePwd in clear", strings.Replace(edit(`url = "ldaps://ldap.example.com"
 tls = "ldaps"`, `url = "ldap://127.0.0.1"
 tls = "none"`), "[mail]", "password_write = \"unicodepwd\"\n[mail]", 1), "users.ldap.password_write", 11, "only over an encrypted connection"},

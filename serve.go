@@ -270,14 +270,14 @@ func (a *app) reloadConfig() {
 		a.log.Error("reload: config file has problems; running settings kept", "err", err)
 		return
 	}
-	var mail *reset.MailTemplates
+	// The catalogues stay those loaded at start-up ([ui] needs a restart).
+	var mailDir fs.FS
 	if cfg.Mail.TemplatesDir != "" {
-		if mail, err = reset.LoadMailTemplates(os.DirFS(cfg.Mail.TemplatesDir)); err != nil {
-			a.log.Error("reload: mail templates have problems; running settings kept", "err", err)
-			return
-		}
-	} else if mail, err = reset.LoadMailTemplates(nil); err != nil {
-		a.log.Error("reload: built-in mail templates failed", "err", err)
+		mailDir = os.DirFS(cfg.Mail.TemplatesDir)
+	}
+	mail, err := reset.LoadMailTemplates(mailDir, languages{a.langs})
+	if err != nil {
+		a.log.Error("reload: mail templates have problems; running settings kept", "err", err)
 		return
 	}
 	// [abuse] applies at once, so that the challenge can be turned on during an attack; a

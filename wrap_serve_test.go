@@ -37,7 +37,7 @@ func TestWrapModeServe(t *testing.T) {
 
 	resp, body := b.do("GET", "/pwreset", "")
 	if resp.StatusCode != 200 || !strings.Contains(body, "App header v1") || !strings.Contains(body, "App footer") ||
-		!strings.Contains(body, `<main><div class="resetgate-page">`) || strings.Contains(body, "evil()") || strings.Contains(body, `action="/login"`) {
+		!strings.Contains(body, `<main><div class="resetgate-page" lang="en" dir="ltr">`) || strings.Contains(body, "evil()") || strings.Contains(body, `action="/login"`) {
 		t.Fatalf("GET /pwreset = %d:\n%s", resp.StatusCode, body)
 	}
 	// printf 'p{}' | openssl dgst -sha256 -binary | base64

@@ -16,10 +16,13 @@ package apphtml
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
+	"maps"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -31,9 +34,6 @@ import (
 
 // DefaultMaxBytes is the largest page, decoded, that is rewritten; larger ones pass untouched.
 const DefaultMaxBytes = 2 << 20
-
-// DefaultText is the link's text when Options.Text is empty.
-const DefaultText = "Forgot your password?"
 
 // DefaultSnippet is the markup inserted when Options.HTML is empty: a plain link, which needs
 // no script and no style, so the app's Content-Security-Policy keeps working.
@@ -59,8 +59,14 @@ type Options struct {
 	HTML string
 	// URL is where the link points, e.g. "/pwreset".
 	URL string
-	// Text is the link's text; empty means [DefaultText].
+	// Text is the link's text in every language (config: [inject] text). Empty means
+	// Texts, by the language Language picks for the request, else Texts[""].
 	Text string
+	// Texts are the link's text by language tag, "" for any other language; Language picks a
+	// response's from its request (the client's Accept-Language and cookies). Without them,
+	// and without Text, the link reads "?" : main always gives them.
+	Texts    map[string]string
+	Language func(*http.Request) string
 	// MaxBytes caps the pages rewritten (decoded size); zero means [DefaultMaxBytes].
 	MaxBytes int64
 	// Logger receives one record per path and reason when a page is left untouched, at most
@@ -71,8 +77,10 @@ type Options struct {
 // Injector adds the reset link to the app's pages. It is safe for concurrent use.
 type Injector struct {
 	paths    map[string]bool
-	match    cascadia.Matcher // nil: the default anchor
-	snippet  []byte
+	match    cascadia.Matcher  // nil: the default anchor
+	snippet  []byte            // for any language
+	snippets map[string][]byte // by language tag, when the text depends on it
+	language func(*http.Request) string
 	maxBytes int64
 	log      *slog.Logger
 
@@ -99,11 +107,22 @@ func New(o Options) (*Injector, error) {
 		}
 		in.match = m
 	}
-	snippet, err := RenderSnippet(o.HTML, o.URL, o.Text)
-	if err != nil {
-		return nil, err
+	texts := map[string]string{"": cmp.Or(o.Texts[""], "?")}
+	if o.Text != "" {
+		texts[""] = o.Text
+	} else if o.Language != nil {
+		maps.Copy(texts, o.Texts)
+		in.language = o.Language
 	}
-	in.snippet = snippet
+	in.snippets = map[string][]byte{}
+	for tag, text := range texts {
+		snippet, err := RenderSnippet(o.HTML, o.URL, text)
+		if err != nil {
+			return nil, err
+		}
+		in.snippets[tag] = snippet
+	}
+	in.snippet = in.snippets[""]
 	if in.maxBytes == 0 {
 		in.maxBytes = DefaultMaxBytes
 	}
@@ -117,9 +136,6 @@ func New(o Options) (*Injector, error) {
 func RenderSnippet(src, url, text string) ([]byte, error) {
 	if src == "" {
 		src = DefaultSnippet
-	}
-	if text == "" {
-		text = DefaultText
 	}
 	t, err := template.New("inject").Option("missingkey=error").Parse(src)
 	if err != nil {
@@ -140,8 +156,20 @@ func RenderSnippet(src, url, text string) ([]byte, error) {
 func (in *Injector) Matches(path string) bool { return in.paths[path] }
 
 // Rewrite returns page with the snippet inserted after the anchor element, or an error saying
-// why the page must stay as it is.
-func (in *Injector) Rewrite(page []byte) ([]byte, error) {
+// why the page must stay as it is. The link's text is Options.Text or Texts[""]; see
+// [Injector.RewriteFor] for a language's.
+func (in *Injector) Rewrite(page []byte) ([]byte, error) { return in.rewrite(page, in.snippet) }
+
+// RewriteFor is [Injector.Rewrite] with the link's text in language tag (Options.Texts).
+func (in *Injector) RewriteFor(page []byte, tag string) ([]byte, error) {
+	snippet, ok := in.snippets[tag]
+	if !ok {
+		snippet = in.snippet
+	}
+	return in.rewrite(page, snippet)
+}
+
+func (in *Injector) rewrite(page, snippet []byte) ([]byte, error) {
 	if int64(len(page)) > in.maxBytes {
 		return nil, ErrTooLarge
 	}
@@ -161,9 +189,9 @@ func (in *Injector) Rewrite(page []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(page)+len(in.snippet))
+	out := make([]byte, 0, len(page)+len(snippet))
 	out = append(out, page[:at]...)
-	out = append(out, in.snippet...)
+	out = append(out, snippet...)
 	return append(out, page[at:]...), nil
 }
 

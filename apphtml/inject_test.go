@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
+// linkText is the link's words in the golden files.
+const linkText = "Forgot your password?"
+
 func mustInjector(t testing.TB, o apphtml.Options) *apphtml.Injector {
 	t.Helper()
 	if o.URL == "" {
@@ -27,6 +31,9 @@ func mustInjector(t testing.TB, o apphtml.Options) *apphtml.Injector {
 	}
 	if o.Paths == nil {
 		o.Paths = []string{"/login"}
+	}
+	if o.Text == "" && o.Texts == nil {
+		o.Text = linkText
 	}
 	in, err := apphtml.New(o)
 	if err != nil {
@@ -93,7 +100,7 @@ func TestRewrite(t *testing.T) {
 			}
 			golden(t, name+".golden", got)
 			// A splice: every byte of the app's page is still there, in order.
-			snippet, _ := apphtml.RenderSnippet("", "/pwreset", "")
+			snippet, _ := apphtml.RenderSnippet("", "/pwreset", linkText)
 			if !bytes.Equal(bytes.Replace(got, snippet, nil, 1), page) {
 				t.Errorf("Rewrite changed more than the inserted snippet")
 			}
@@ -299,5 +306,37 @@ func BenchmarkModifyResponse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The link speaks the client's language: Language picks it from the request, Texts give its
+// words, and a shared cache is told that the page now varies by language.
+func TestModifyResponseInTheClientsLanguage(t *testing.T) {
+	page := readFile(t, "flask-login.html")
+	in := mustInjector(t, apphtml.Options{
+		Texts:    map[string]string{"": "Forgot your password?", "de": "Passwort vergessen?", "ar": "هل نسيت كلمة المرور؟"},
+		Language: func(r *http.Request) string { return r.Header.Get("Accept-Language") },
+	})
+	for lang, want := range map[string]string{"de": ">Passwort vergessen?</a>", "ar": ">هل نسيت كلمة المرور؟</a>", "xx": ">Forgot your password?</a>"} {
+		resp := response("GET", "/login", 200, nil, page)
+		resp.Request.Header.Set("Accept-Language", lang)
+		if err := in.ModifyResponse(resp); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		if !bytes.Contains(got, []byte(want)) {
+			t.Errorf("Accept-Language %s: page lacks %q", lang, want)
+		}
+		if v := resp.Header.Values("Vary"); !slices.Contains(v, "Accept-Language, Cookie") {
+			t.Errorf("Accept-Language %s: Vary = %q", lang, v)
+		}
+	}
+	// One text for every language (no Language): the page does not vary.
+	resp := response("GET", "/login", 200, nil, page)
+	if err := mustInjector(t, apphtml.Options{}).ModifyResponse(resp); err != nil {
+		t.Fatal(err)
+	}
+	if v := resp.Header.Get("Vary"); v != "" {
+		t.Errorf("one language: Vary = %q", v)
 	}
 }

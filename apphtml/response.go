@@ -66,7 +66,13 @@ func (in *Injector) ModifyResponse(resp *http.Response) error {
 		in.untouched(req.URL.Path, err)
 		return nil
 	}
-	out, err := in.Rewrite(page)
+	snippet := in.snippet
+	if in.language != nil {
+		if s, ok := in.snippets[in.language(req)]; ok {
+			snippet = s
+		}
+	}
+	out, err := in.rewrite(page, snippet)
 	if err != nil {
 		in.untouched(req.URL.Path, err)
 		return nil
@@ -79,6 +85,11 @@ func (in *Injector) ModifyResponse(resp *http.Response) error {
 	h.Del("Content-MD5")
 	h.Del("Accept-Ranges") // ranges of the app's bytes do not address these
 	dropStrongETag(h)
+	if in.language != nil {
+		// The link's words follow the client's language (the switcher's cookie, else
+		// Accept-Language): a shared cache must keep one copy per language.
+		h.Add("Vary", "Accept-Language, Cookie")
+	}
 	return nil
 }
 

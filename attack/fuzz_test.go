@@ -149,7 +149,7 @@ func newFormSite(tb testing.TB) *formSite {
 	s := &formSite{store: resettest.NewMemStore()}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	users := resettest.NewUsers(reset.User{ID: "1", Email: "Alice@Example.com", Name: "Alice", PasswordHash: "fuzz$old"})
-	svc, err := reset.New(reset.Options{Users: users, Store: s.store, Mailer: resettest.NewMailer(), Hashers: fuzzHashers{},
+	svc, err := reset.New(reset.Options{Languages: resettest.Languages(), Users: users, Store: s.store, Mailer: resettest.NewMailer(), Hashers: fuzzHashers{},
 		PublicURL: "https://app.example", Logger: log})
 	if err != nil {
 		tb.Fatal(err)
@@ -263,7 +263,7 @@ func FuzzCheckPassword(f *testing.F) {
 		problems := s.svc.CheckPassword(pw, again, reset.User{ID: "1", Email: "alice@example.com"}, int(maxBytes))
 		if len(problems) > 0 {
 			for _, p := range problems {
-				if strings.TrimSpace(p) == "" {
+				if strings.TrimSpace(p.Key) == "" {
 					t.Fatalf("CheckPassword(%q) gives an empty reason", pw)
 				}
 			}

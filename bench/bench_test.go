@@ -141,6 +141,7 @@ func service(tb testing.TB) *reset.Service {
 	store := resettest.NewMemStore()
 	tb.Cleanup(func() { store.Close() })
 	svc, err := reset.New(reset.Options{
+		Languages: resettest.Languages(),
 		Users:     resettest.NewUsers(reset.User{ID: "1", Email: "alice@example.com", Name: "Alice", PasswordHash: old}),
 		Store:     store,
 		Mailer:    resettest.NewMailer(),

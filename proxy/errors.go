@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net"
@@ -16,30 +17,49 @@ import (
 //go:embed errorpage.html
 var errorPageHTML string
 
-// errorPages holds the two pages, rendered once at start-up: the error path must not fail or
-// allocate much when the app is down and every request lands on it.
-var errorPages = map[int][]byte{
-	http.StatusBadGateway: renderErrorPage(http.StatusBadGateway,
-		"The application is not answering right now",
-		"The site behind this address did not respond. It may be restarting or briefly overloaded."),
-	http.StatusGatewayTimeout: renderErrorPage(http.StatusGatewayTimeout,
-		"The application is taking too long to answer",
-		"The site behind this address did not respond in time. It may be busy or briefly overloaded."),
+// ErrorText is what the error page says, in one language; package proxy has no words of its own.
+type ErrorText struct {
+	Lang, Dir      string // the <html> lang and dir ("ltr" or "rtl")
+	Title, Message string // what happened
+	Hint           string // what to do
+	Retry          string // the button that loads the page again
+	Code           string // the status, such as "Error 502"
 }
 
-func renderErrorPage(status int, title, message string) []byte {
-	t := template.Must(template.New("error").Parse(errorPageHTML))
-	var b bytes.Buffer
-	err := t.Execute(&b, struct {
-		Status            int
-		StatusText, Title string
-		Message           string
-	}{status, http.StatusText(status), title, message})
-	if err != nil {
-		panic("proxy: render embedded error page: " + err.Error())
+var errorPageTemplate = template.Must(template.New("error").Parse(errorPageHTML))
+
+// RenderErrorPage renders the error page for status. Render every page once, at start-up:
+// the error path must not fail or allocate much when the app is down and every request
+// lands on it.
+func RenderErrorPage(status int, t ErrorText) ([]byte, error) {
+	if t.Lang == "" {
+		t.Lang, t.Dir = "en", "ltr"
 	}
-	return b.Bytes()
+	if t.Title == "" {
+		t.Title = http.StatusText(status)
+	}
+	if t.Code == "" {
+		t.Code = strconv.Itoa(status)
+	}
+	var b bytes.Buffer
+	if err := errorPageTemplate.Execute(&b, t); err != nil {
+		return nil, fmt.Errorf("proxy: render error page: %w", err)
+	}
+	return b.Bytes(), nil
 }
+
+// barePages are the pages without an ErrorPage: the status alone.
+var barePages = func() map[int][]byte {
+	m := map[int][]byte{}
+	for _, status := range []int{http.StatusBadGateway, http.StatusGatewayTimeout} {
+		page, err := RenderErrorPage(status, ErrorText{})
+		if err != nil {
+			panic(err)
+		}
+		m[status] = page
+	}
+	return m
+}()
 
 // errorPageCSP allows the page's inline style and nothing else: no scripts, no third-party
 // origins, no framing.
@@ -68,7 +88,10 @@ func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		slog.String("path", r.URL.EscapedPath()),
 		slog.String("error", withoutURL(err).Error()))
 
-	page := errorPages[status]
+	page := barePages[status]
+	if p.errorPage != nil {
+		page = p.errorPage(r, status)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(page)))

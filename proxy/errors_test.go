@@ -28,10 +28,14 @@ func TestUpstreamDownServesBrandedPage(t *testing.T) {
 	const secret = "tok3n-SECRET-value"
 	var logs logBuffer
 	upstream := deadUpstream(t)
-	front := mustServe(t, mustProxy(t, upstream, func(o *proxy.Options) { o.Logger = newLogger(&logs) }))
+	front := mustServe(t, mustProxy(t, upstream, func(o *proxy.Options) {
+		o.Logger = newLogger(&logs)
+		o.ErrorPage = testErrorPage
+	}))
 
 	for _, method := range []string{"GET", "POST"} {
 		req, _ := http.NewRequest(method, front.URL+"/account/settings?token="+secret+"&next=/x", strings.NewReader("a=b"))
+		req.Header.Set("Accept-Language", "de")
 		resp, err := client(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +55,7 @@ func TestUpstreamDownServesBrandedPage(t *testing.T) {
 				t.Errorf("%s: %s = %q, want %q", method, k, got, want)
 			}
 		}
-		if !strings.Contains(body, "The application is not answering right now") {
+		if !strings.Contains(body, "Die Anwendung antwortet gerade nicht") || !strings.Contains(body, `<html lang="de" dir="ltr">`) {
 			t.Errorf("%s: page lacks the explanation:\n%s", method, body)
 		}
 		port := upstream[strings.LastIndexByte(upstream, ':')+1:]
@@ -75,6 +79,36 @@ func TestUpstreamDownServesBrandedPage(t *testing.T) {
 	}
 }
 
+// testErrorPage is an ErrorPage as main's: the page in the client's language.
+func testErrorPage(r *http.Request, status int) []byte {
+	t := proxy.ErrorText{Lang: "en", Dir: "ltr", Title: "The application is taking too long to answer"}
+	switch {
+	case r.Header.Get("Accept-Language") == "de":
+		t = proxy.ErrorText{Lang: "de", Dir: "ltr", Title: "Die Anwendung antwortet gerade nicht", Retry: "Erneut versuchen"}
+	case status == http.StatusBadGateway:
+		t.Title = "The application is not answering right now"
+	}
+	page, err := proxy.RenderErrorPage(status, t)
+	if err != nil {
+		panic(err)
+	}
+	return page
+}
+
+// Without an ErrorPage, the page has the status alone, and no words of its own.
+func TestBareErrorPage(t *testing.T) {
+	front := mustServe(t, mustProxy(t, deadUpstream(t), nil))
+	resp, err := client(t).Get(front.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(body, "<h1>Bad Gateway</h1>") || !strings.Contains(body, `<p class="code">502</p>`) {
+		t.Errorf("bare page:\n%s", body)
+	}
+}
+
 func TestErrorPageSelfContained(t *testing.T) {
 	front := mustServe(t, mustProxy(t, deadUpstream(t), nil))
 	resp, err := client(t).Get(front.URL + "/")
@@ -91,7 +125,7 @@ func TestErrorPageSelfContained(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("Content-Security-Policy = %q, want default-src 'none'", csp)
 	}
-	if !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, `name="viewport"`) {
+	if !strings.Contains(body, `<html lang="en" dir="ltr">`) || !strings.Contains(body, `name="viewport"`) {
 		t.Errorf("error page lacks lang or viewport:\n%s", body)
 	}
 }
@@ -121,6 +155,7 @@ func TestTimeoutServes504(t *testing.T) {
 		front := mustServe(t, mustProxy(t, upstream, func(o *proxy.Options) {
 			o.Transport = tr
 			o.Logger = newLogger(&logs)
+			o.ErrorPage = testErrorPage
 		}))
 		resp, err := client(t).Get(front.URL + "/slow")
 		if err != nil {

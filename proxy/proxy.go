@@ -62,6 +62,11 @@ type Options struct {
 	// resetgate's own session cookie is set with Path=/, so browsers send it with every
 	// request, and the app has no business receiving it.
 	DropCookies []string
+	// ErrorPage returns the page a client gets when the app cannot be reached (502) or
+	// times out (504), for the outbound request r, whose headers are the client's: main
+	// gives it in the client's language (see [RenderErrorPage]). It must be cheap and must
+	// not fail; nil means a bare page with the status alone.
+	ErrorPage func(r *http.Request, status int) []byte
 	// FlushInterval is how often buffered response bytes are pushed to the client while a
 	// response with a known Content-Length is copied. Zero (the default) flushes only when
 	// the server's write buffer fills or the response ends, which is the cheapest; a negative
@@ -115,6 +120,7 @@ type Proxy struct {
 	log       *slog.Logger
 	transport http.RoundTripper
 	drop      []string // cookie names kept from the upstream
+	errorPage func(*http.Request, int) []byte
 	headers   headerFilter
 	slow      minrate.Limits
 	bufferMax int64 // 0: requests are not buffered
@@ -156,6 +162,7 @@ func New(o Options) (*Proxy, error) {
 		xfProto:   []string{pub.Scheme},
 		clientIP:  o.ClientIP,
 		drop:      o.DropCookies,
+		errorPage: o.ErrorPage,
 		log:       o.Logger,
 		transport: o.Transport,
 	}

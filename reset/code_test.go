@@ -281,7 +281,7 @@ func TestCodesOff(t *testing.T) {
 		t.Errorf("EnterCode with codes off = %v, want ErrCodeInvalid", err)
 	}
 	for _, n := range []int{5, 13} {
-		o := reset.Options{Users: f.users, Store: f.store, Mailer: f.mailer, Hashers: hashers{}, PublicURL: "https://x.example", CodeLength: n}
+		o := reset.Options{Languages: resettest.Languages(), Users: f.users, Store: f.store, Mailer: f.mailer, Hashers: hashers{}, PublicURL: "https://x.example", CodeLength: n}
 		if _, err := reset.New(o); err == nil || !strings.Contains(err.Error(), "code length") {
 			t.Errorf("New(CodeLength %d) = %v, want a code length error", n, err)
 		}

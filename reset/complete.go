@@ -96,7 +96,7 @@ func (s *Service) CompleteReset(ctx context.Context, raw, password, again, clien
 	// never happened. Neither a hang-up nor a crash between write and queue can suppress it
 	// (issue 20). (A store that hashes itself writes a hash not known here: NewFingerprint
 	// stays empty then.)
-	notice := Job{ID: NewJobID(now), Kind: JobNotice, UserID: u.ID, ClientIP: clientIP, CreatedAt: now, NotBefore: now,
+	notice := Job{ID: NewJobID(now), Kind: JobNotice, UserID: u.ID, ClientIP: clientIP, Language: LanguageFrom(ctx), CreatedAt: now, NotBefore: now,
 		OldFingerprint: p.Token.Fingerprint}
 	if newHash != "" {
 		notice.NewFingerprint = Fingerprint(newHash, u.Email)

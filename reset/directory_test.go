@@ -21,7 +21,7 @@ type directoryUsers struct {
 
 func (d *directoryUsers) SetPasswordPlain(ctx context.Context, old reset.User, password string, hash func() (string, error)) error {
 	if strings.Contains(password, d.refuse) {
-		return &reset.PolicyError{Problems: []string{"You have used this password before."}}
+		return &reset.PolicyError{Problems: []reset.Problem{{Key: "password.dir_history"}}}
 	}
 	newHash := "dir$" + password
 	if !d.hashSelf {
@@ -57,7 +57,7 @@ func TestPlainPasswordSetter(t *testing.T) {
 			ctx := context.Background()
 			_, err := f.svc.CompleteReset(ctx, raw, "my old one again", "my old one again", "192.0.2.1")
 			var pe *reset.PolicyError
-			if !errors.As(err, &pe) || pe.Problems[0] != "You have used this password before." {
+			if !errors.As(err, &pe) || pe.Problems[0].Key != "password.dir_history" {
 				t.Fatalf("CompleteReset refused by the store = %v, want its PolicyError", err)
 			}
 			if f.count(reset.EventPasswordRefused) != 1 {

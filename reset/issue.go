@@ -17,7 +17,7 @@ func (s *Service) IssueLink(ctx context.Context, email string, send bool) (strin
 	if err != nil {
 		return "", User{}, err
 	}
-	link, msg, err := s.issue(ctx, u, "operator")
+	link, msg, err := s.issue(ctx, u, "operator", "")
 	if err != nil {
 		return "", User{}, err
 	}
@@ -32,8 +32,9 @@ func (s *Service) IssueLink(ctx context.Context, email string, send bool) (strin
 	return link, u, nil
 }
 
-// issue creates and stores a token for u and renders the mail that carries it.
-func (s *Service) issue(ctx context.Context, u User, clientIP string) (string, Message, error) {
+// issue creates and stores a token for u and renders the mail that carries it, in u's own
+// language or else lang (see mailLanguage).
+func (s *Service) issue(ctx context.Context, u User, clientIP, lang string) (string, Message, error) {
 	tun := s.tune()
 	raw, id := NewToken()
 	now := s.now()
@@ -46,7 +47,7 @@ func (s *Service) issue(ctx context.Context, u User, clientIP string) (string, M
 		return "", Message{}, fmt.Errorf("save token: %w", err)
 	}
 	link := s.Link(raw)
-	d := s.mailData(tun, u, clientIP, now, link)
+	d := s.mailData(tun, u, lang, clientIP, now, link)
 	if code != "" {
 		d.Code, d.CodeURL = GroupCode(code), s.o.PublicURL+s.o.Prefix+"/code"
 	}
@@ -58,8 +59,10 @@ func (s *Service) issue(ctx context.Context, u User, clientIP string) (string, M
 	return link, msg, nil
 }
 
-func (s *Service) mailData(tun *Tunables, u User, clientIP string, at time.Time, link string) MailData {
-	return MailData{Site: s.o.Site, Brand: s.o.Brand, Logo: s.o.LogoURL, Accent: s.o.AccentColor, Name: u.Name, Email: u.Email, Link: link, ResetURL: s.RequestURL(),
-		Valid: humanDuration(tun.TokenTTL), IP: clientIP, Time: at.UTC().Format("Mon, 02 Jan 2006 15:04 MST"),
+// mailData is what a mail to u shows, in u's own language or else lang.
+func (s *Service) mailData(tun *Tunables, u User, lang, clientIP string, at time.Time, link string) MailData {
+	l := tun.Mail.language(u, lang)
+	return MailData{L: l, Site: s.o.Site, Brand: s.o.Brand, Logo: s.o.LogoURL, Accent: s.o.AccentColor, Name: u.Name, Email: u.Email, Link: link, ResetURL: s.RequestURL(),
+		Valid: l.Duration(tun.TokenTTL), IP: clientIP, Time: l.Time(at),
 		SessionsEnded: s.o.Sessions != nil}
 }

@@ -8,11 +8,11 @@ import (
 // The HTML mail wears [ui]: the brand or the logo in its header and the accent on its button
 // and links; the text mail stays plain.
 func TestMailBrand(t *testing.T) {
-	mt, err := LoadMailTemplates(nil)
+	mt, err := LoadMailTemplates(nil, testLanguages(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := MailData{Site: "Example App", Brand: "Example", Accent: "#0b5fff", Name: "Ada", Email: "ada@example.com",
+	d := MailData{L: mt.langs.Language("en"), Site: "Example App", Brand: "Example", Accent: "#0b5fff", Name: "Ada", Email: "ada@example.com",
 		Link: "https://example.com/pwreset/" + strings.Repeat("x", 43), ResetURL: "https://example.com/pwreset", Valid: "1 hour",
 		IP: "192.0.2.1", Time: "Mon, 02 Jan 2006 15:04 UTC"}
 	for _, kind := range []string{"reset", "changed"} {

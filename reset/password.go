@@ -2,7 +2,6 @@ package reset
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -30,36 +29,36 @@ func (s *Service) Rules(p Pending) PasswordRules {
 }
 
 // CheckPassword returns every reason password (typed twice as password and again) is refused
-// for u under the given limits, each a sentence for the user; none if acceptable.
-func (s *Service) CheckPassword(password, again string, u User, maxBytes int) []string {
+// for u under the given limits, each a catalogue key; none if acceptable.
+func (s *Service) CheckPassword(password, again string, u User, maxBytes int) []Problem {
 	problems, _ := s.checkPassword(context.Background(), password, again, u, maxBytes)
 	return problems
 }
 
 // checkPassword is CheckPassword, running the strength check under the hashing semaphore: on a
 // long password zxcvbn costs as much CPU as a hash (tens of milliseconds).
-func (s *Service) checkPassword(ctx context.Context, password, again string, u User, maxBytes int) ([]string, error) {
+func (s *Service) checkPassword(ctx context.Context, password, again string, u User, maxBytes int) ([]Problem, error) {
 	tun := s.tune()
-	var problems []string
+	var problems []Problem
 	n := utf8.RuneCountInString(password)
 	switch {
 	case !utf8.ValidString(password):
-		problems = append(problems, "The password contains characters that are not valid text.")
+		problems = append(problems, Problem{Key: "password.not_text"})
 	case strings.ContainsFunc(password, unicode.IsControl):
 		// A NUL or other control character cannot be typed, and C-string verifiers (PHP's and
 		// glibc's crypt()) stop at a NUL, so the app would check a different password.
-		problems = append(problems, "The password contains invisible control characters; type it again.")
+		problems = append(problems, Problem{Key: "password.control"})
 	case n < tun.MinPassword:
-		problems = append(problems, fmt.Sprintf("Use at least %d characters (this one has %d).", tun.MinPassword, n))
+		problems = append(problems, Problem{Key: "password.too_short", Args: []any{"n", tun.MinPassword, "count", n}})
 	case n > tun.MaxPassword:
-		problems = append(problems, fmt.Sprintf("Use at most %d characters (this one has %d).", tun.MaxPassword, n))
+		problems = append(problems, Problem{Key: "password.too_long", Args: []any{"n", tun.MaxPassword, "count", n}})
 	case maxBytes > 0 && len(password) > maxBytes:
 		// bcrypt reads only 72 bytes; cutting the rest silently would make a different
 		// password work (SECURITY.md RQ-PWD-05).
-		problems = append(problems, fmt.Sprintf("This site can store passwords of at most %d bytes; this one has %d (letters outside A–Z take 2–4 bytes each). Use a shorter one.", maxBytes, len(password)))
+		problems = append(problems, Problem{Key: "password.too_many_bytes", Args: []any{"n", maxBytes, "count", len(password)}})
 	}
 	if password != again {
-		problems = append(problems, "The two passwords are not the same.")
+		problems = append(problems, Problem{Key: "password.mismatch"})
 	}
 	if len(problems) == 0 && s.checker != nil {
 		err := s.withSlot(ctx, func() { problems = append(problems, s.checker.Check(password, u)...) })

@@ -59,7 +59,7 @@ func (s *Service) RequestReset(ctx context.Context, email, clientIP string) erro
 			return nil
 		}
 	}
-	job := Job{ID: NewJobID(now), Kind: JobReset, Email: addr, Username: username, ClientIP: clientIP, CreatedAt: now, NotBefore: now}
+	job := Job{ID: NewJobID(now), Kind: JobReset, Email: addr, Username: username, ClientIP: clientIP, Language: LanguageFrom(ctx), CreatedAt: now, NotBefore: now}
 	if err := s.store.Enqueue(ctx, job); err != nil {
 		s.observe(EventQueueFailed)
 		s.log.ErrorContext(ctx, "reset request could not be queued", "event", "reset.request", "ip", clientIP, "outcome", "queue_failed", "err", err)

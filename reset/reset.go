@@ -70,7 +70,7 @@ func (e *RateLimitError) Error() string {
 
 // PolicyError lists every reason a new password was refused, each a sentence for the user.
 type PolicyError struct {
-	Problems []string
+	Problems []Problem
 }
 
 func (e *PolicyError) Error() string {
@@ -83,6 +83,10 @@ type User struct {
 	Email        string // the address as stored; the only address mail ever goes to
 	Name         string // may be empty
 	PasswordHash string // the current hash, in the app's own format
+	// Language is the account's own language, as the app stores it (config: [users]
+	// language_column), such as "de" or "pt_BR"; empty: the language of the page the mail
+	// was asked for on.
+	Language string
 }
 
 // OnlyUser returns the one account of a lookup's matches: ErrUserNotFound when there is none
@@ -145,8 +149,8 @@ type Hashers interface {
 // PasswordChecker judges a candidate password beyond length and equality.
 type PasswordChecker interface {
 	// Check returns why password is refused for u (a common password, too guessable, too close
-	// to the address or name), each reason a sentence for the user; none if it is acceptable.
-	Check(password string, u User) []string
+	// to the address or name), each reason a catalogue key; none if it is acceptable.
+	Check(password string, u User) []Problem
 }
 
 // Message is one e-mail, always to exactly one recipient: an address read from the legacy
@@ -156,6 +160,8 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
+	// Language is the message's language (a BCP 47 tag), for its Content-Language header.
+	Language string
 	// Link is the reset link the message carries, if any. Only the development outbox mailer
 	// shows it (in its log); every other part of resetgate keeps it out of logs.
 	Link string

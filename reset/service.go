@@ -45,7 +45,10 @@ type Options struct {
 	Mailer  Mailer
 	Hashers Hashers
 	Checker PasswordChecker // nil: only length and equality are checked
-	Mail    *MailTemplates  // nil: the built-in templates
+	Mail    *MailTemplates  // nil: the built-in templates, in Languages
+	// Languages are the catalogues mails are written with; required unless Mail is given
+	// (which carries its own).
+	Languages Languages
 
 	// CaseSensitiveEmail keeps the case of submitted addresses for the lookup; by default they
 	// are folded with NormalizeEmail (ASCII only), matching Users.FindUser's contract.
@@ -280,7 +283,7 @@ func New(o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Mail == nil {
-		if o.Mail, err = LoadMailTemplates(nil); err != nil {
+		if o.Mail, err = LoadMailTemplates(nil, o.Languages); err != nil {
 			return nil, err
 		}
 	}
@@ -339,13 +342,13 @@ func (s *Service) RequestURL() string { return s.o.PublicURL + s.o.Prefix }
 // only, never from anything in a request (SECURITY.md RQ-LNK-01).
 func (s *Service) Link(raw string) string { return s.o.PublicURL + s.o.Prefix + "/" + raw }
 
-// TokenValidity says how long links work, for pages and mail ("1 hour").
+// TokenValidity says how long links work, in English for operators ("1 hour").
 func (s *Service) TokenValidity() string { return humanDuration(s.tune().TokenTTL) }
 
 // TokenTTL is how long links work.
 func (s *Service) TokenTTL() time.Duration { return s.tune().TokenTTL }
 
-// humanDuration writes d in English words for pages and mail: "1 hour", "2 hours",
+// humanDuration writes d in English words for operators: "1 hour", "2 hours",
 // "1 minute", "90 minutes".
 func humanDuration(d time.Duration) string {
 	plural := func(n time.Duration, unit string) string {

@@ -32,11 +32,21 @@ func (hs hashers) For(string, string) (reset.Hasher, error) { return hs.h, hs.er
 // refuse is a PasswordChecker that refuses one word.
 type refuse string
 
-func (r refuse) Check(pw string, _ reset.User) []string {
+func (r refuse) Check(pw string, _ reset.User) []reset.Problem {
 	if strings.Contains(pw, string(r)) {
-		return []string{"This password is too common."}
+		return []reset.Problem{{Key: "password.common"}}
 	}
 	return nil
+}
+
+// inEnglish writes problems as the English page shows them.
+func inEnglish(problems []reset.Problem) string {
+	en := resettest.Languages().Language("en")
+	var b []string
+	for _, p := range problems {
+		b = append(b, en.Text(p.Key, p.Args...))
+	}
+	return strings.Join(b, " ")
 }
 
 var alice = reset.User{ID: "1", Email: "Alice@Example.com", Name: "Alice", PasswordHash: "test$old-password"}
@@ -66,7 +76,8 @@ func newFixture(t *testing.T, mod func(*reset.Options)) *fixture {
 		clock: resettest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
 	}
 	o := reset.Options{
-		Users: f.users, Store: f.store, Mailer: f.mailer, Hashers: hashers{h: plainHasher{}},
+		Languages: resettest.Languages(),
+		Users:     f.users, Store: f.store, Mailer: f.mailer, Hashers: hashers{h: plainHasher{}},
 		Checker: refuse("password"), PublicURL: "https://app.example.com", Now: f.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PollInterval: 10 * time.Millisecond,
 		Observe: func(e reset.Event) {
@@ -253,13 +264,13 @@ func TestCompleteResetPolicy(t *testing.T) {
 		{"not equal", "a long enough one", "a long enough two", "not the same"},
 		{"too long", strings.Repeat("x", 129), strings.Repeat("x", 129), "at most 128"},
 		{"over bcrypt's 72 bytes", strings.Repeat("é", 40), strings.Repeat("é", 40), "72 bytes"},
-		{"common", "password123", "password123", "too common"},
+		{"common", "password123", "password123", "most commonly used"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := f.svc.CompleteReset(ctx, raw, tt.pw, tt.again, "192.0.2.1")
 			var pe *reset.PolicyError
-			if !errors.As(err, &pe) || !strings.Contains(strings.Join(pe.Problems, " "), tt.want) {
+			if !errors.As(err, &pe) || !strings.Contains(inEnglish(pe.Problems), tt.want) {
 				t.Errorf("CompleteReset(%q) = %v, want a problem containing %q", tt.pw, err, tt.want)
 			}
 		})

@@ -59,6 +59,9 @@ type Job struct {
 	// as normalised by [NormalizeUsername]; Email is then empty.
 	Username string
 	UserID   string // JobNotice, JobWasntMe and webhooks: the account
+	// Language is the language (a tag) of the page the job was queued from; its mail is
+	// written in it unless the account has a language of its own.
+	Language string
 	// JobNotice: the account's fingerprint (see [Fingerprint]) before and after the new
 	// password. The notice is queued before the password is written, and sent only once the
 	// account no longer has the old one, so that neither a client that hangs up nor a crash

@@ -108,8 +108,8 @@ func (s *Service) WasntMeURL(raw string) string {
 	return s.o.PublicURL + s.o.Prefix + "/wasnt-me/" + raw
 }
 
-// WasntMeValidity says how long "this wasn't me" links work, for pages and mail ("7 days").
-func (s *Service) WasntMeValidity() string { return humanDuration(s.o.WasntMeTTL) }
+// WasntMeTTL is how long "this wasn't me" links work.
+func (s *Service) WasntMeTTL() time.Duration { return s.o.WasntMeTTL }
 
 // openWasntMe checks the sealed value raw and returns what it says; ErrWasntMeInvalid for
 // anything malformed, forged or expired.
@@ -202,7 +202,7 @@ func (s *Service) ConfirmWasntMe(ctx context.Context, raw, clientIP string) erro
 	if err != nil {
 		return unavailable("void links", err)
 	}
-	fresh := Job{ID: w.notice + ".fresh", Kind: JobWasntMe, UserID: w.userID, ClientIP: clientIP, CreatedAt: now, NotBefore: now}
+	fresh := Job{ID: w.notice + ".fresh", Kind: JobWasntMe, UserID: w.userID, ClientIP: clientIP, Language: LanguageFrom(ctx), CreatedAt: now, NotBefore: now}
 	if err := s.store.Enqueue(ctx, fresh); err != nil {
 		return unavailable("queue the fresh link", err)
 	}
@@ -249,7 +249,7 @@ func (s *Service) handleWasntMe(ctx context.Context, j Job) error {
 			return nil
 		}
 	}
-	if err := s.mailLink(ctx, u, j.ClientIP); err != nil {
+	if err := s.mailLink(ctx, u, j.ClientIP, j.Language); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "fresh reset link sent after this-wasn't-me", "event", "mail", "kind", j.Kind, "job", j.ID, "ip", j.ClientIP, "user_id", u.ID, "outcome", "sent")

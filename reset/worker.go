@@ -259,7 +259,7 @@ func (s *Service) handleReset(ctx context.Context, j Job) error {
 			return nil
 		}
 	}
-	if err := s.mailLink(ctx, u, j.ClientIP); err != nil {
+	if err := s.mailLink(ctx, u, j.ClientIP, j.Language); err != nil {
 		return err
 	}
 	s.observe(EventResetHandled)
@@ -271,11 +271,11 @@ func (s *Service) handleReset(ctx context.Context, j Job) error {
 // mailLink mails u a fresh reset link, within the mail budgets. A fresh token on every
 // attempt: the raw token exists only in the mail, never in the queue (SECURITY.md RQ-TOK-02),
 // and the newest one voids the earlier ones.
-func (s *Service) mailLink(ctx context.Context, u User, clientIP string) error {
+func (s *Service) mailLink(ctx context.Context, u User, clientIP, lang string) error {
 	if err := s.budget(ctx, u.Email); err != nil {
 		return err
 	}
-	_, msg, err := s.issue(ctx, u, clientIP)
+	_, msg, err := s.issue(ctx, u, clientIP, lang)
 	if err != nil {
 		return err
 	}
@@ -340,8 +340,8 @@ func (s *Service) handleNotice(ctx context.Context, j Job) error {
 		return err
 	}
 	tun := s.tune()
-	d := s.mailData(tun, u, j.ClientIP, j.CreatedAt, "")
-	d.WasntMe, d.WasntMeValid = wasntMe, s.WasntMeValidity()
+	d := s.mailData(tun, u, j.Language, j.ClientIP, j.CreatedAt, "")
+	d.WasntMe, d.WasntMeValid = wasntMe, d.L.Duration(s.o.WasntMeTTL)
 	msg, err := tun.Mail.render("changed", u.Email, d)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"resetgate/reset"
+	"resetgate/reset/resettest"
 )
 
 // switchHashers answers like hashers, with an error that a test can set later.
@@ -47,7 +48,7 @@ func mustTokens(t *testing.T, f *fixture) []reset.Token {
 func TestMaxAttemptsIsBounded(t *testing.T) {
 	for _, n := range []int{-1, reset.MaxMaxAttempts + 1, 64} {
 		f := newFixture(t, nil)
-		_, err := reset.New(reset.Options{Users: f.users, Store: f.store, Mailer: f.mailer, Hashers: hashers{h: plainHasher{}},
+		_, err := reset.New(reset.Options{Languages: resettest.Languages(), Users: f.users, Store: f.store, Mailer: f.mailer, Hashers: hashers{h: plainHasher{}},
 			PublicURL: "https://app.example.com", MaxAttempts: n})
 		if err == nil {
 			t.Errorf("New(MaxAttempts: %d) = nil error, want one", n)

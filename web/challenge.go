@@ -22,8 +22,8 @@ type challengeView struct {
 // requestPage renders the request form with status, the address and problems, and a fresh
 // challenge when the guard is active. A captcha's origins are allowed by the CSP on this page
 // only.
-func (h *Handler) requestPage(w http.ResponseWriter, r *http.Request, status int, email string, problems ...string) {
-	p := page{Title: "Reset your password", Email: clip(email, reset.MaxEmailLen), Problems: problems}
+func (h *Handler) requestPage(w http.ResponseWriter, r *http.Request, status int, email string, problems []reset.Problem) {
+	p := page{title: "request.title", Email: clip(email, reset.MaxEmailLen), problems: problems}
 	if g := h.guard.Load(); g.Active() {
 		wd, err := g.Widget()
 		if err != nil {
@@ -59,15 +59,15 @@ func (h *Handler) passChallenge(w http.ResponseWriter, r *http.Request, email st
 	case errors.Is(err, challenge.ErrUnavailable):
 		// Fail closed: the address is kept, nothing is sent.
 		h.log.WarnContext(r.Context(), "challenge could not be verified; the request form refuses until it can", "err", err)
-		h.requestPage(w, r, http.StatusServiceUnavailable, email, "We could not run the automatic check just now, so nothing was sent. Please try again in a minute.")
+		h.requestPage(w, r, http.StatusServiceUnavailable, email, problem("request.check_unavailable"))
 	case captcha:
-		h.requestPage(w, r, http.StatusBadRequest, email, "Please complete the check above the button, then send the form again.")
+		h.requestPage(w, r, http.StatusBadRequest, email, problem("request.check_incomplete"))
 	case errors.Is(err, challenge.ErrMissing):
-		h.requestPage(w, r, http.StatusBadRequest, email, "Because of unusually many requests, this form needs a quick automatic check that runs with JavaScript. Turn JavaScript on for this site and send the form again, or try again later.")
+		h.requestPage(w, r, http.StatusBadRequest, email, problem("request.check_needs_script"))
 	default:
 		// Debug: under a flood every request fails, and the access log has each already.
 		h.log.DebugContext(r.Context(), "challenge failed", "err", err)
-		h.requestPage(w, r, http.StatusBadRequest, email, "The automatic check did not finish in time. Please send the form again.")
+		h.requestPage(w, r, http.StatusBadRequest, email, problem("request.check_expired"))
 	}
 	return false
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
 	"resetgate/reset"
@@ -14,14 +13,19 @@ import (
 // right, continues exactly as opening the link does. Every refusal reads the same, whoever
 // the address belongs to.
 
-const codeTitle = "Enter your code"
+// codeWrong is the one answer (a catalogue key) for a wrong code, an unknown address, an
+// expired, used or voided reset, and an address locked after too many wrong codes.
+const codeWrong = "code.wrong"
 
-// codeWrong is the one answer for a wrong code, an unknown address, an expired, used or
-// voided reset, and an address locked after too many wrong codes.
-var codeWrong = fmt.Sprintf("That code does not work for this address. Check both against the newest reset e-mail; a code works only until its link expires or is used, and after %d wrong tries you need to ask for a new link.", reset.CodeAttempts)
-
-func (h *Handler) codePage(w http.ResponseWriter, r *http.Request, status int, email string, problems ...string) {
-	h.render(w, r, status, "code", page{Title: codeTitle, Email: clip(email, reset.MaxEmailLen), Problems: problems, Valid: h.o.Service.TokenValidity()})
+// codePage renders the code form with status, the address and at most one problem: a
+// catalogue key, then its values.
+func (h *Handler) codePage(w http.ResponseWriter, r *http.Request, status int, email string, why ...any) {
+	p := page{title: "code.title", Email: clip(email, reset.MaxEmailLen), valid: h.o.Service.TokenTTL()}
+	if len(why) > 0 {
+		key, _ := why[0].(string)
+		p.problems = problem(key, why[1:]...)
+	}
+	h.render(w, r, status, "code", p)
 }
 
 func (h *Handler) handleCodeForm() http.Handler {
@@ -43,24 +47,24 @@ func (h *Handler) handleCode() http.Handler {
 		f, err := readForm(r, "email", "code")
 		switch {
 		case errors.Is(err, errTooLarge):
-			h.codePage(w, r, http.StatusBadRequest, "", "That request was too large. Enter just your e-mail address and the code.")
+			h.codePage(w, r, http.StatusBadRequest, "", "code.too_large")
 			return
 		case err != nil:
-			h.codePage(w, r, http.StatusBadRequest, "", "Enter your e-mail address and the code from the e-mail.")
+			h.codePage(w, r, http.StatusBadRequest, "", "code.need_both")
 			return
 		}
 		if f["code"] == "" {
-			h.codePage(w, r, http.StatusBadRequest, f["email"], "Enter the code from the e-mail, for example ABCD-EFGH.")
+			h.codePage(w, r, http.StatusBadRequest, f["email"], "code.need_code")
 			return
 		}
 		raw, err := h.o.Service.EnterCode(r.Context(), f["email"], f["code"], h.clientIP(r))
 		switch {
 		case errors.Is(err, reset.ErrMalformedEmail) && len(f["email"]) > reset.MaxEmailLen:
-			h.codePage(w, r, http.StatusBadRequest, "", fmt.Sprintf("That e-mail address is too long: an address has at most %d characters.", reset.MaxEmailLen))
+			h.codePage(w, r, http.StatusBadRequest, "", "form.email_too_long", "n", reset.MaxEmailLen)
 		case errors.Is(err, reset.ErrMalformedEmail):
-			h.codePage(w, r, http.StatusBadRequest, f["email"], "Enter the e-mail address the code was sent to, such as name@example.com.")
+			h.codePage(w, r, http.StatusBadRequest, f["email"], "code.need_email")
 		case errors.Is(err, reset.ErrCodeInvalid):
-			h.codePage(w, r, http.StatusBadRequest, f["email"], codeWrong)
+			h.codePage(w, r, http.StatusBadRequest, f["email"], codeWrong, "n", reset.CodeAttempts)
 		case err != nil:
 			h.respondServiceError(w, r, err)
 		default:

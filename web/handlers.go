@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -67,7 +66,7 @@ func (h *Handler) forget(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleRequestForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.requestPage(w, r, http.StatusOK, "")
+		h.requestPage(w, r, http.StatusOK, "", nil)
 	})
 }
 
@@ -76,10 +75,10 @@ func (h *Handler) handleRequest() http.Handler {
 		f, err := readForm(r, "email")
 		switch {
 		case errors.Is(err, errTooLarge):
-			h.requestProblem(w, r, "", "That request was too large. Enter just the e-mail address of your account.")
+			h.requestProblem(w, r, "", "request.too_large")
 			return
 		case err != nil:
-			h.requestProblem(w, r, "", "Enter one e-mail address.")
+			h.requestProblem(w, r, "", "request.one_address")
 			return
 		}
 		if !h.passChallenge(w, r, f["email"]) {
@@ -90,13 +89,13 @@ func (h *Handler) handleRequest() http.Handler {
 		switch {
 		case errors.Is(err, reset.ErrMalformedEmail) && len(f["email"]) > reset.MaxEmailLen:
 			// Said apart from "not an address", so the user knows it is not a typo (issue 19).
-			h.requestProblem(w, r, "", fmt.Sprintf("That e-mail address is too long: an address has at most %d characters.", reset.MaxEmailLen))
+			h.requestProblem(w, r, "", "form.email_too_long", "n", reset.MaxEmailLen)
 		case errors.Is(err, reset.ErrMalformedEmail) && h.o.Service.AcceptsUsernames():
-			h.requestProblem(w, r, f["email"], "Enter your username, or an e-mail address such as name@example.com.")
+			h.requestProblem(w, r, f["email"], "request.need_identifier")
 		case errors.Is(err, reset.ErrMalformedEmail):
-			h.requestProblem(w, r, f["email"], "Enter an e-mail address such as name@example.com.")
+			h.requestProblem(w, r, f["email"], "request.need_email")
 		case errors.As(err, &limited):
-			h.respondError(w, r, http.StatusTooManyRequests, "There were too many reset requests from your network in a short time.", limited.RetryAfter)
+			h.respondError(w, r, http.StatusTooManyRequests, "request.too_many", limited.RetryAfter)
 		default:
 			// Known, unknown, limited per address, or not even queued: the same answer for
 			// all (SECURITY.md RQ-REQ-01).
@@ -105,24 +104,25 @@ func (h *Handler) handleRequest() http.Handler {
 	})
 }
 
-// requestProblem shows the request form again, 400, with one problem and the submitted
-// address (clipped to what the field holds).
-func (h *Handler) requestProblem(w http.ResponseWriter, r *http.Request, email, problem string) {
-	h.requestPage(w, r, http.StatusBadRequest, email, problem)
+// requestProblem shows the request form again, 400, with one problem (a catalogue key and
+// its values) and the submitted address (clipped to what the field holds).
+func (h *Handler) requestProblem(w http.ResponseWriter, r *http.Request, email, key string, args ...any) {
+	h.requestPage(w, r, http.StatusBadRequest, email, problem(key, args...))
 }
 
 func (h *Handler) handlePage(name, title string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.render(w, r, http.StatusOK, name, page{Title: title, Valid: h.o.Service.TokenValidity()})
+		h.render(w, r, http.StatusOK, name, page{title: title, valid: h.o.Service.TokenTTL()})
 	})
 }
 
 func (h *Handler) handleDone() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := page{Title: "Password changed"}
+		p := page{title: "done.plain_title"}
 		s := h.session(r)
 		if flashes := s.Flashes(); len(flashes) > 0 {
 			p.Flash, _ = flashes[0].(string)
+			p.title = "done.title"
 			h.save(w, r, s)
 		}
 		h.render(w, r, http.StatusOK, "done", p)
@@ -174,8 +174,8 @@ func (h *Handler) handleNewForm() http.Handler {
 	})
 }
 
-func (h *Handler) newPage(p reset.Pending, problems []string) page {
-	return page{Title: "Choose a new password", Email: p.User.Email, Rules: h.o.Service.Rules(p), Problems: problems, Script: true}
+func (h *Handler) newPage(p reset.Pending, problems []reset.Problem) page {
+	return page{title: "new.title", Email: p.User.Email, Rules: h.o.Service.Rules(p), problems: problems, Script: true}
 }
 
 func (h *Handler) handleNew() http.Handler {
@@ -189,11 +189,11 @@ func (h *Handler) handleNew() http.Handler {
 		// whatever uid or email fields a client adds (SECURITY.md RQ-RST-03).
 		f, err := readForm(r, "password", "password2")
 		if errors.Is(err, errTooLarge) {
-			h.respondError(w, r, http.StatusBadRequest, "That request was too large. Open the page again and type your new password twice.", 0)
+			h.respondError(w, r, http.StatusBadRequest, "new.too_large", 0)
 			return
 		}
 		if err != nil {
-			h.respondError(w, r, http.StatusBadRequest, "The form could not be read. Open the page again and type your new password twice.", 0)
+			h.respondError(w, r, http.StatusBadRequest, "new.unreadable", 0)
 			return
 		}
 		p, err := h.o.Service.CompleteReset(r.Context(), raw, f["password"], f["password2"], h.clientIP(r))
@@ -212,7 +212,7 @@ func (h *Handler) handleNew() http.Handler {
 		next := h.o.AfterResetURL
 		if next == "" {
 			next = h.o.Prefix + "/done"
-			s.AddFlash("Your password was changed.")
+			s.AddFlash("changed") // the done page then says so
 		}
 		h.save(w, r, s)
 		http.Redirect(w, r, next, http.StatusSeeOther)

@@ -10,18 +10,53 @@ import (
 	"strconv"
 	"time"
 
+	"resetgate/i18n"
 	"resetgate/reset"
 )
 
 var pageNames = []string{"request", "sent", "code", "new", "done", "invalid", "error", "wasntme"}
 
+// pageSet holds each page's template by name ("request"), and by name and language
+// ("request.de") where an override directory has one for that language.
 type pageSet map[string]*template.Template
 
+// page returns the template of page name for language tag.
+func (ps pageSet) page(name, tag string) *template.Template {
+	if t, ok := ps[name+"."+tag]; ok {
+		return t
+	}
+	return ps[name]
+}
+
+// pageFuncs are the templates' functions: asset URLs, and the markup catalogue messages take
+// as values ({{.L.HTML "new.account" "email" (strong .Email)}}), each escaping what it is
+// given.
+func pageFuncs(assets map[string]string) template.FuncMap {
+	return template.FuncMap{
+		"asset": func(name string) (string, error) {
+			if u, ok := assets[name]; ok {
+				return u, nil
+			}
+			return "", fmt.Errorf("no static file %q", name)
+		},
+		"strong": func(s string) template.HTML {
+			return template.HTML("<strong>" + template.HTMLEscapeString(s) + "</strong>")
+		},
+		// link is an <a> to a local path or the public origin: every href a page has is one
+		// the handler built or checked (CheckAfterResetURL).
+		"link": func(href, text string) template.HTML {
+			return template.HTML(`<a href="` + template.HTMLEscapeString(href) + `">` + template.HTMLEscapeString(text) + "</a>")
+		},
+	}
+}
+
 // parsePages parses every page with the layout, taking each file from override when it has
-// one and from the embedded templates otherwise.
-func parsePages(override fs.FS, assets map[string]string) (pageSet, error) {
+// one and from the embedded templates otherwise; override may also hold a page for one
+// language (request.de.html, layout.de.html). Every page is rendered once in every offered
+// language, so that a broken override fails at start-up (or on reload), not in front of a user.
+func parsePages(override fs.FS, assets map[string]string, langs *i18n.Catalog) (pageSet, error) {
 	builtin, _ := fs.Sub(embedded, "templates")
-	read := func(name string) ([]byte, error) {
+	read := func(name string, required bool) ([]byte, error) {
 		if override != nil {
 			b, err := fs.ReadFile(override, name)
 			if err == nil {
@@ -31,54 +66,92 @@ func parsePages(override fs.FS, assets map[string]string) (pageSet, error) {
 				return nil, err
 			}
 		}
-		return fs.ReadFile(builtin, name)
-	}
-	funcs := template.FuncMap{"asset": func(name string) (string, error) {
-		if u, ok := assets[name]; ok {
-			return u, nil
+		b, err := fs.ReadFile(builtin, name)
+		if !required && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
 		}
-		return "", fmt.Errorf("no static file %q", name)
-	}}
-	layout, err := read("layout.html")
+		return b, err
+	}
+	funcs := pageFuncs(assets)
+	layout, err := read("layout.html", true)
 	if err != nil {
 		return nil, fmt.Errorf("web: template layout.html: %w", err)
 	}
 	ps := pageSet{}
-	for _, name := range pageNames {
-		src, err := read(name + ".html")
-		if err != nil {
-			return nil, fmt.Errorf("web: template %s.html: %w", name, err)
-		}
-		t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(layout))
+	parse := func(key string, layout, src []byte) error {
+		t, err := template.New(key).Funcs(funcs).Option("missingkey=error").Parse(string(layout))
 		if err == nil {
 			_, err = t.Parse(string(src))
 		}
 		if err != nil {
+			return fmt.Errorf("web: template %s.html: %w", key, err)
+		}
+		ps[key] = t
+		return nil
+	}
+	for _, name := range pageNames {
+		src, err := read(name+".html", true)
+		if err != nil {
 			return nil, fmt.Errorf("web: template %s.html: %w", name, err)
 		}
-		// Render once with sample data so that a broken override fails at start-up (or on
-		// reload), not in front of a user.
-		if err := t.ExecuteTemplate(new(bytes.Buffer), "layout", page{Title: "t", Site: "s", Brand: "b", Prefix: "/p", Rules: reset.PasswordRules{Min: 8, Max: 128}}); err != nil {
-			return nil, fmt.Errorf("web: template %s.html: %w", name, err)
+		if err := parse(name, layout, src); err != nil {
+			return nil, err
 		}
-		ps[name] = t
+		for _, tag := range langs.Tags() {
+			own, err := read(name+"."+tag+".html", false)
+			if err != nil {
+				return nil, fmt.Errorf("web: template %s.%s.html: %w", name, tag, err)
+			}
+			ownLayout, err := read("layout."+tag+".html", false)
+			if err != nil {
+				return nil, fmt.Errorf("web: template layout.%s.html: %w", tag, err)
+			}
+			if own == nil && ownLayout == nil {
+				continue
+			}
+			if own == nil {
+				own = src
+			}
+			if ownLayout == nil {
+				ownLayout = layout
+			}
+			if err := parse(name+"."+tag, ownLayout, own); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, l := range langs.Offered() {
+		for _, name := range pageNames {
+			sample := page{L: l, Title: "t", Site: "s", Brand: "b", Prefix: "/p", Rules: reset.PasswordRules{Min: 8, Max: 128},
+				Languages: []langChoice{{Tag: l.Tag(), Name: l.Name(), Href: "/p?lang=" + l.Tag(), Current: true}}}
+			if err := ps.page(name, l.Tag()).ExecuteTemplate(new(bytes.Buffer), "layout", sample); err != nil {
+				return nil, fmt.Errorf("web: template %s.html in %s: %w", name, l.Tag(), err)
+			}
+		}
 	}
 	return ps, nil
 }
 
-// page is what every template sees.
+// page is what every template sees. Handlers fill in the unexported fields with catalogue
+// keys and durations; render puts them into words in the request's language.
 type page struct {
-	Title      string
-	Site       string
-	Prefix     string
-	Email      string   // request form: the submitted value; new form: the account's address
-	Problems   []string // what to correct, shown above the form
-	Rules      reset.PasswordRules
-	Valid      string // how long links work
-	Flash      string
-	Message    string // error page
-	RetryAfter string // error page, for 429
-	Script     bool   // include form.js
+	// L is the page's language: {{.L.Text "key" "name" value…}} writes a message in it,
+	// {{.L.Tag}} and {{.L.Dir}} go on <html>. Languages are the switcher's choices, none
+	// when only one language is offered.
+	L         *i18n.Lang
+	Languages []langChoice
+	Title     string
+	Site      string
+	Prefix    string
+	Email     string   // request form: the submitted value; new form: the account's address
+	Problems  []string // what to correct, shown above the form
+	Rules     reset.PasswordRules
+	Valid     string // how long links work
+	Flash     string
+	Message   string // error page
+	// RetryAfter is how long to wait, on the error page for 429.
+	RetryAfter string
+	Script     bool // include form.js
 	// Challenge is the proof of work or captcha the request form asks for; nil: none.
 	Challenge *challengeView
 	// SignIn is the app's sign-in page, empty when none is known; the templates then send
@@ -99,17 +172,57 @@ type page struct {
 	SessionsEnded bool
 	// Codes: reset mails carry a typed code, entered on the code page.
 	Codes bool
+
+	title    string          // catalogue key of Title
+	message  string          // catalogue key of Message
+	problems []reset.Problem // become Problems
+	valid    time.Duration   // becomes Valid
+	retry    time.Duration   // becomes RetryAfter
+}
+
+// langChoice is one entry of the language switcher.
+type langChoice struct {
+	Tag, Name, Href string
+	Current         bool
+}
+
+// words puts p's keys and durations into words in p.L.
+func (p *page) words() {
+	if p.title != "" {
+		p.Title = p.L.Text(p.title)
+	}
+	if p.message != "" {
+		p.Message = p.L.Text(p.message)
+	}
+	for _, pr := range p.problems {
+		p.Problems = append(p.Problems, p.L.Text(pr.Key, pr.Args...))
+	}
+	if p.valid > 0 {
+		p.Valid = p.L.Duration(p.valid)
+	}
+	if p.retry > 0 {
+		p.RetryAfter = p.L.Wait(p.retry)
+	}
+}
+
+// problem is the one-item problem list of a form refused for a reason of web's own.
+func problem(key string, args ...any) []reset.Problem {
+	return []reset.Problem{{Key: key, Args: args}}
 }
 
 // render writes the page with the given status. Templates render into a buffer first, so a
 // template error becomes a clean 500 page instead of half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.L = h.lang(r)
+	p.words()
+	p.Languages = h.switcher(r, p.L)
+	w.Header().Set("Content-Language", p.L.Tag())
 	p.Site, p.Prefix, p.SignIn = h.o.Site, h.o.Prefix, h.o.SignInURL
 	p.SessionsEnded = h.o.Service.TracksSessions()
 	p.Usernames = h.o.Service.AcceptsUsernames()
 	p.Codes = h.o.Service.CodesEnabled()
 	p.Brand, p.Logo, p.Theme, p.Stylesheets = h.o.Brand, h.o.LogoURL, h.theme != nil, h.o.Stylesheets
-	t := (*h.pages.Load())[name]
+	t := (*h.pages.Load()).page(name, p.L.Tag())
 	if h.o.Frame != nil {
 		body, csp, ok, err := h.framedPage(t, p)
 		if err == nil && ok {
@@ -126,7 +239,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		h.log.ErrorContext(r.Context(), "page failed to render", "page", name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprintln(w, "Something went wrong on our side. Please try again in a minute.")
+		fmt.Fprintln(w, p.L.Text("error.unavailable.message"))
 		return
 	}
 	h.write(w, status, buf.Bytes())
@@ -139,17 +252,17 @@ func (h *Handler) write(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body)
 }
 
-// errorPages is the one table from status to what the user reads.
+// errorPages is the one table from status to what the user reads: catalogue keys.
 var errorPages = map[int]struct{ title, message string }{
-	http.StatusBadRequest:            {"That did not work", "The form could not be read. Please fill it in again."},
-	http.StatusForbidden:             {"Request refused", "This form can only be sent from this site's own pages. Open the page again and resubmit."},
-	http.StatusNotFound:              {"Page not found", "There is no page at this address."},
-	http.StatusMethodNotAllowed:      {"Not allowed", "This page cannot be used that way."},
-	http.StatusRequestEntityTooLarge: {"Too much data", "The form sent more data than a password reset needs."},
-	http.StatusConflict:              {"This password cannot be changed here", "Your account keeps its password in a way that this page cannot change, so nothing was changed. Please contact the site's support team to reset it."},
-	http.StatusTooManyRequests:       {"Too many attempts", "There were too many attempts from your network in a short time."},
-	http.StatusInternalServerError:   {"Something went wrong", "Something went wrong on our side. Nothing was changed."},
-	http.StatusServiceUnavailable:    {"Temporarily unavailable", "We could not complete this right now, and nothing was changed. Please try again in a minute."},
+	http.StatusBadRequest:            {"error.bad_request.title", "error.bad_request.message"},
+	http.StatusForbidden:             {"error.forbidden.title", "error.forbidden.message"},
+	http.StatusNotFound:              {"error.not_found.title", "error.not_found.message"},
+	http.StatusMethodNotAllowed:      {"error.method.title", "error.method.message"},
+	http.StatusRequestEntityTooLarge: {"error.too_large.title", "error.too_large.message"},
+	http.StatusConflict:              {"error.conflict.title", "error.conflict.message"},
+	http.StatusTooManyRequests:       {"error.too_many.title", "error.too_many.message"},
+	http.StatusInternalServerError:   {"error.internal.title", "error.internal.message"},
+	http.StatusServiceUnavailable:    {"error.unavailable.title", "error.unavailable.message"},
 }
 
 func (h *Handler) handleError(status int) http.Handler {
@@ -169,7 +282,8 @@ func (h *Handler) handleMethodNotAllowed() http.Handler {
 	})
 }
 
-// respondError writes the error page for status; message overrides the table's text.
+// respondError writes the error page for status; message, a catalogue key, overrides the
+// table's text.
 func (h *Handler) respondError(w http.ResponseWriter, r *http.Request, status int, message string, retry time.Duration) {
 	e, ok := errorPages[status]
 	if !ok {
@@ -178,28 +292,16 @@ func (h *Handler) respondError(w http.ResponseWriter, r *http.Request, status in
 	if message == "" {
 		message = e.message
 	}
-	p := page{Title: e.title, Message: message}
+	p := page{title: e.title, message: message}
 	if retry > 0 {
 		secs := int(retry.Round(time.Second) / time.Second)
 		if secs < 1 {
 			secs = 1
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		p.RetryAfter = humanWait(retry)
+		p.retry = retry
 	}
 	h.render(w, r, status, "error", p)
-}
-
-func humanWait(d time.Duration) string {
-	switch {
-	case d <= time.Minute:
-		return "a minute"
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
-	case d < 2*time.Hour:
-		return "an hour"
-	}
-	return fmt.Sprintf("%d hours", int((d+time.Hour-1)/time.Hour))
 }
 
 // respondServiceError maps the domain's errors to pages: the one table of error to status.

@@ -87,7 +87,7 @@ type Frame interface {
 // framedPage renders p's content into the frame; ok false: render the plain layout.
 func (h *Handler) framedPage(t *template.Template, p page) (body []byte, csp string, ok bool, err error) {
 	var content bytes.Buffer
-	content.WriteString(`<div class="resetgate-page">`)
+	fmt.Fprintf(&content, `<div class="resetgate-page" lang="%s" dir="%s">`, p.L.Tag(), p.L.Dir())
 	if err := t.ExecuteTemplate(&content, "content", p); err != nil {
 		return nil, "", false, err
 	}

@@ -77,7 +77,7 @@ func TestThemedPages(t *testing.T) {
 	if !strings.Contains(body, `<a class="brand" href="/"><img class="logo" src="/static/logo.png" alt="">Example</a>`) {
 		t.Errorf("page has no logo beside the brand:\n%s", body)
 	}
-	if !strings.Contains(body, "<title>Reset your password · Example App</title>") {
+	if !strings.Contains(body, "<title>Forgot your password? · Example App</title>") {
 		t.Errorf("the title should keep site_name:\n%s", body)
 	}
 	// resetgate's stylesheet, the theme, then the app's, in that order (later ones win).
@@ -159,8 +159,8 @@ func TestFramedPages(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "style-src 'self' 'sha256-abc=';") || !strings.Contains(csp, "script-src 'self';") {
 		t.Errorf("Content-Security-Policy = %q, want the frame's style hashes", csp)
 	}
-	for _, want := range []string{"<title>Reset your password · Example App</title>", "<nav>app nav</nav>",
-		`<main><div class="resetgate-page">`, `<form method="post" action="/pwreset"`, `/pwreset/static/wrap.css?v=`, `href="/static/app.css"`} {
+	for _, want := range []string{"<title>Forgot your password? · Example App</title>", "<nav>app nav</nav>",
+		`<main><div class="resetgate-page" lang="en" dir="ltr">`, `<form method="post" action="/pwreset"`, `/pwreset/static/wrap.css?v=`, `href="/static/app.css"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("framed page lacks %q:\n%s", want, body)
 		}

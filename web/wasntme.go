@@ -15,11 +15,9 @@ import (
 // cross-origin protection as every form here. No page says anything about the account, so
 // they read the same whoever asks.
 
-const wasntMeTitle = "Wasn't you?"
-
 func (h *Handler) wasntMePage(state, link string) page {
-	titles := map[string]string{"confirm": wasntMeTitle, "done": "Your account is being secured", "already": "This is already done", "": "Link no longer valid"}
-	return page{Title: titles[state], State: state, Link: link, Valid: h.o.Service.WasntMeValidity(), Script: state == "confirm"}
+	titles := map[string]string{"confirm": "wasntme.title", "done": "wasntme.done_title", "already": "wasntme.already_title", "": "invalid.title"}
+	return page{title: titles[state], State: state, Link: link, valid: h.o.Service.WasntMeTTL(), Script: state == "confirm"}
 }
 
 func (h *Handler) handleWasntMeForm() http.Handler {
@@ -39,7 +37,7 @@ func (h *Handler) handleWasntMe() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, err := readForm(r, "link")
 		if err != nil {
-			h.respondError(w, r, http.StatusBadRequest, "The form could not be read. Open the link in the e-mail again.", 0)
+			h.respondError(w, r, http.StatusBadRequest, "wasntme.unreadable", 0)
 			return
 		}
 		err = h.o.Service.ConfirmWasntMe(r.Context(), f["link"], h.clientIP(r))

@@ -23,6 +23,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"resetgate/challenge"
+	"resetgate/i18n"
 	"resetgate/minrate"
 	"resetgate/reset"
 )
@@ -74,8 +75,12 @@ type Options struct {
 	// Frame, when set, renders every page inside the app's own page (wrap mode); whenever it
 	// has no frame, the plain layout is used.
 	Frame Frame
-	// Templates, when set, overrides the embedded page templates file by file.
+	// Templates, when set, overrides the embedded page templates file by file, and may hold
+	// a page for one language (request.de.html).
 	Templates fs.FS
+	// Languages are the offered languages (config: [ui] languages, default_language,
+	// messages_dir); nil: every shipped one, English by default.
+	Languages *i18n.Catalog
 	Logger    *slog.Logger
 	// Now is the clock the session cookie's lifetime is computed with; it must be the
 	// Service's. Nil means time.Now.
@@ -92,6 +97,7 @@ type Handler struct {
 	o        Options
 	log      *slog.Logger
 	pages    atomic.Pointer[pageSet]
+	langs    *i18n.Catalog
 	guard    atomic.Pointer[challenge.Guard]
 	app      http.Handler // the pages, behind the CSRF guard and the security headers
 	refused  http.Handler
@@ -143,7 +149,13 @@ func New(o Options) (*Handler, error) {
 	if err := CheckAfterResetURL(o.SignInURL, o.PublicURL); err != nil {
 		return nil, fmt.Errorf("web: sign-in URL: %w", err)
 	}
-	h := &Handler{o: o, log: o.Logger, secure: o.PublicURL.Scheme == "https"}
+	if o.Languages == nil {
+		var err error
+		if o.Languages, err = i18n.Load(i18n.Options{}); err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+	}
+	h := &Handler{o: o, log: o.Logger, secure: o.PublicURL.Scheme == "https", langs: o.Languages}
 	h.cookie = CookieName(o.PublicURL)
 	h.cookies = sessions.NewCookieStore(o.SessionKeys[0], o.SessionKeys[1])
 	// The codec accepts a cookie for as long as any link can live; each cookie's own Max-Age
@@ -182,10 +194,10 @@ func New(o Options) (*Handler, error) {
 	r.Handle(p, h.handleRequestForm()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p, h.handleRequest()).Methods(http.MethodPost)
 	r.Handle(p+"/", http.RedirectHandler(p, http.StatusSeeOther)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle(p+"/sent", h.handlePage("sent", "Check your e-mail")).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/sent", h.handlePage("sent", "sent.title")).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/code", h.handleCodeForm()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/code", h.handleCode()).Methods(http.MethodPost)
-	r.Handle(p+"/invalid", h.handlePage("invalid", "Link no longer valid")).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(p+"/invalid", h.handlePage("invalid", "invalid.title")).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/done", h.handleDone()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/new", h.handleNewForm()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(p+"/new", h.handleNew()).Methods(http.MethodPost)
@@ -204,8 +216,8 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("web: public URL origin: %w", err)
 	}
 	cop.SetDenyHandler(h.handleError(http.StatusForbidden))
-	h.app = PageLimits.Handler(h.headers(limitBody(cop.Handler(r))))
-	h.refused = PageLimits.Handler(h.headers(h.handleError(http.StatusNotFound)))
+	h.app = PageLimits.Handler(h.headers(limitBody(cop.Handler(h.withLanguage(r)))))
+	h.refused = PageLimits.Handler(h.headers(h.withLanguage(h.handleError(http.StatusNotFound))))
 	return h, nil
 }
 
@@ -222,7 +234,7 @@ func CookieName(public *url.URL) string {
 // Reload parses the page templates again (embedded, then Options.Templates over them). On
 // error the pages in use stay as they were.
 func (h *Handler) Reload() error {
-	ps, err := parsePages(h.o.Templates, h.assets)
+	ps, err := parsePages(h.o.Templates, h.assets, h.langs)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func newSite(t testing.TB, mod func(*reset.Options, *web.Options)) *site {
 	public, _ := url.Parse(s.srv.URL)
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ro := reset.Options{Users: s.users, Store: s.store, Mailer: s.mailer, Hashers: hashers{}, PublicURL: s.srv.URL, Logger: log,
+	ro := reset.Options{Languages: resettest.Languages(), Users: s.users, Store: s.store, Mailer: s.mailer, Hashers: hashers{}, PublicURL: s.srv.URL, Logger: log,
 		PerIP: reset.Rate{N: 50, Per: time.Hour}}
 	wo := web.Options{PublicURL: public, Upstream: forward(upURL), Logger: log,
 		SessionKeys: [2][]byte{[]byte(strings.Repeat("a", 64)), []byte(strings.Repeat("b", 32))}}

@@ -19,6 +19,7 @@ type jobRecord struct {
 	Kind           reset.JobKind `json:"kind"`
 	Email          string        `json:"email,omitempty"`
 	Username       string        `json:"username,omitempty"`
+	Language       string        `json:"lang,omitempty"`
 	UserID         string        `json:"user,omitempty"`
 	OldFingerprint string        `json:"old_fp,omitempty"`
 	NewFingerprint string        `json:"new_fp,omitempty"`
@@ -49,7 +50,7 @@ var (
 
 func encodeJob(j reset.Job) ([]byte, error) {
 	body, err := json.Marshal(jobRecord{
-		Kind: j.Kind, Email: j.Email, Username: j.Username, UserID: j.UserID, OldFingerprint: j.OldFingerprint,
+		Kind: j.Kind, Email: j.Email, Username: j.Username, Language: j.Language, UserID: j.UserID, OldFingerprint: j.OldFingerprint,
 		NewFingerprint: j.NewFingerprint, ClientIP: j.ClientIP, CreatedAt: j.CreatedAt.UTC(),
 		Attempts: j.Attempts, NotBefore: j.NotBefore.UTC(), LastError: j.LastError, Dead: j.Dead,
 		DeadAt: j.DeadAt.UTC(), LeasedUntil: j.LeasedUntil.UTC(), LeasedBy: j.LeasedBy,
@@ -75,7 +76,7 @@ func decodeJob(id, v []byte) (reset.Job, error) {
 		return reset.Job{}, fmt.Errorf("%w: job %q: %v", ErrCorrupt, id, err)
 	}
 	return reset.Job{
-		ID: string(id), Kind: r.Kind, Email: r.Email, Username: r.Username, UserID: r.UserID, OldFingerprint: r.OldFingerprint,
+		ID: string(id), Kind: r.Kind, Email: r.Email, Username: r.Username, Language: r.Language, UserID: r.UserID, OldFingerprint: r.OldFingerprint,
 		NewFingerprint: r.NewFingerprint, ClientIP: r.ClientIP, CreatedAt: r.CreatedAt,
 		Attempts: r.Attempts, NotBefore: r.NotBefore, LastError: r.LastError, Dead: r.Dead,
 		DeadAt: r.DeadAt, LeasedUntil: r.LeasedUntil, LeasedBy: r.LeasedBy,

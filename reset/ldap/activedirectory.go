@@ -74,7 +74,7 @@ func setUnicodePwd(c *goldap.Conn, dn, password string) error {
 
 // adPolicySentence is what the user reads when Active Directory's password policy refuses:
 // AD does not say which rule failed.
-const adPolicySentence = "The directory's password policy does not accept this password: it may be too short, not complex enough (it may need three of capitals, small letters, digits and symbols, and must not contain your account name), or one you have used recently. Choose a different one."
+const adPolicySentence = "password.dir_complexity" // a catalogue key
 
 // adRefusal maps Active Directory's answers to a unicodePwd reset: the Windows error code that
 // starts its diagnostic message ("0000052D: Constraint violation - …") says what went wrong.
@@ -89,7 +89,7 @@ func adRefusal(err error) error {
 	switch {
 	case code == "0000052D", code == "" && le.ResultCode == goldap.LDAPResultConstraintViolation:
 		// ERROR_PASSWORD_RESTRICTION: length, complexity, history or minimum age.
-		return &reset.PolicyError{Problems: []string{adPolicySentence}}
+		return &reset.PolicyError{Problems: []reset.Problem{{Key: adPolicySentence}}}
 	case le.ResultCode == goldap.LDAPResultInsufficientAccessRights || code == "00000005":
 		return fmt.Errorf("ldap: Active Directory refuses the service account a password reset on this account (%s): delegate \"Reset password\" on the accounts' OU to it: %w", code, err)
 	case le.ResultCode == goldap.LDAPResultUnwillingToPerform:

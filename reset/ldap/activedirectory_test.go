@@ -101,7 +101,7 @@ func TestUnicodePwdOnTheWire(t *testing.T) {
 			"0000052D: AtrErr: DSID-03191083, #1:\n\t0: 0000052D: DSID-03191083, problem 1005 (CONSTRAINT_ATT_TYPE), data 0, Att 9005a (unicodePwd)\n",
 			func(err error) bool {
 				var pe *reset.PolicyError
-				return errors.As(err, &pe) && len(pe.Problems) == 1 && strings.Contains(pe.Problems[0], "used recently")
+				return errors.As(err, &pe) && len(pe.Problems) == 1 && pe.Problems[0].Key == "password.dir_complexity"
 			}},
 		{"not encrypted", goldap.LDAPResultUnwillingToPerform, "0000001F: SvcErr: DSID-031A12D2, problem 5003 (WILL_NOT_PERFORM), data 0\n",
 			func(err error) bool {

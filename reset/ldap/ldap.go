@@ -66,6 +66,11 @@ type Options struct {
 	MailAttribute string
 	// NameAttribute holds a display name; default "cn". "-" means none.
 	NameAttribute string
+	// LanguageAttribute holds the account's own language, read into [reset.User.Language]
+	// so that its mails are written in it, e.g. "preferredLanguage" (inetOrgPerson, RFC
+	// 2798). Its value may be in Accept-Language syntax ("da, en-gb;q=0.8"): only the first
+	// tag is kept. Empty (the default) means none.
+	LanguageAttribute string
 	// ChangedAttribute stands in for userPassword in the link's fingerprint when the service
 	// account cannot read userPassword: a value that changes whenever the password does.
 	// Default "entryCSN" (OpenLDAP; changes with every modification of the entry, so a link may
@@ -231,6 +236,7 @@ func (o *Options) validate() (*url.URL, []Problem) {
 	for _, a := range []struct{ key, name string }{
 		{"id_attribute", o.IDAttribute}, {"mail_attribute", o.MailAttribute},
 		{"name_attribute", o.NameAttribute}, {"changed_attribute", o.ChangedAttribute},
+		{"language_attribute", o.LanguageAttribute},
 	} {
 		if a.name != "" && !validAttr(a.name) {
 			bad(a.key, "%q is not an attribute name (letters, digits and hyphens, starting with a letter)", a.name)

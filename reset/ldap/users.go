@@ -16,7 +16,7 @@ const passwordAttribute = "userPassword"
 // attributes are the ones every lookup asks for.
 func (u *Users) attributes() []string {
 	a := []string{u.o.MailAttribute, passwordAttribute, u.o.ChangedAttribute, "modifyTimestamp"}
-	for _, x := range []string{u.o.IDAttribute, u.o.NameAttribute} {
+	for _, x := range []string{u.o.IDAttribute, u.o.NameAttribute, u.o.LanguageAttribute} {
 		if x != "" {
 			a = append(a, x)
 		}
@@ -143,11 +143,28 @@ func (u *Users) user(e *goldap.Entry) (reset.User, error) {
 	if u.o.NameAttribute != "" {
 		usr.Name = e.GetAttributeValue(u.o.NameAttribute)
 	}
+	if u.o.LanguageAttribute != "" {
+		usr.Language = firstLanguage(e.GetAttributeValue(u.o.LanguageAttribute))
+	}
 	var err error
 	if usr.PasswordHash, err = u.version(e); err != nil {
 		return reset.User{}, err
 	}
 	return usr, nil
+}
+
+// firstLanguage is the first language tag of a value in Accept-Language syntax, as RFC 2798
+// gives preferredLanguage ("da, en-gb;q=0.8" → "da"), trimmed of spaces; a plain tag ("de",
+// "pt_BR") comes back as it is. A wildcard ("*") names no language and gives "".
+func firstLanguage(v string) string {
+	if i := strings.IndexAny(v, ",;"); i >= 0 {
+		v = v[:i]
+	}
+	v = strings.TrimSpace(v)
+	if v == "*" {
+		return ""
+	}
+	return v
 }
 
 // version is the entry's PasswordHash: see [Users.user].

@@ -231,20 +231,20 @@ func refusal(err error) error {
 		}
 	}
 	sentence := map[int8]string{
-		goldap.BeheraInsufficientPasswordQuality: "The directory's password policy does not accept this password; choose a stronger one.",
-		goldap.BeheraPasswordTooShort:            "The directory's password policy asks for a longer password.",
-		goldap.BeheraPasswordTooYoung:            "The password was changed too recently for the directory's policy to allow another change; try again later.",
-		goldap.BeheraPasswordInHistory:           "You have used this password before; choose one you have not used recently.",
+		goldap.BeheraInsufficientPasswordQuality: "password.dir_quality",
+		goldap.BeheraPasswordTooShort:            "password.dir_too_short",
+		goldap.BeheraPasswordTooYoung:            "password.dir_too_young",
+		goldap.BeheraPasswordInHistory:           "password.dir_history",
 	}
 	if s, ok := sentence[code]; ok {
-		return &reset.PolicyError{Problems: []string{s}}
+		return &reset.PolicyError{Problems: []reset.Problem{{Key: s}}}
 	}
 	switch code {
 	case goldap.BeheraMustSupplyOldPassword, goldap.BeheraPasswordModNotAllowed, goldap.BeheraChangeAfterReset:
 		return fmt.Errorf("ldap: the password policy refuses resets by the service account (%s): check pwdSafeModify and pwdAllowUserChange, and the service account's rights: %w", goldap.BeheraPasswordPolicyErrorMap[code], err)
 	}
 	if le.ResultCode == goldap.LDAPResultConstraintViolation {
-		return &reset.PolicyError{Problems: []string{"The directory's password policy does not accept this password; choose a different one (longer, or one you have not used before)."}}
+		return &reset.PolicyError{Problems: []reset.Problem{{Key: "password.dir_policy"}}}
 	}
 	return nil
 }

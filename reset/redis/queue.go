@@ -17,7 +17,7 @@ const deadBatch = 1000
 
 func jobFields(j reset.Job) []any {
 	f := []any{"kind", string(j.Kind)}
-	for _, kv := range [][2]string{{"email", j.Email}, {"username", j.Username}, {"user", j.UserID}, {"ofp", j.OldFingerprint},
+	for _, kv := range [][2]string{{"email", j.Email}, {"username", j.Username}, {"lang", j.Language}, {"user", j.UserID}, {"ofp", j.OldFingerprint},
 		{"nfp", j.NewFingerprint}, {"ip", j.ClientIP}, {"err", j.LastError}, {"owner", j.LeasedBy}} {
 		if kv[1] != "" {
 			f = append(f, kv[0], kv[1])
@@ -38,7 +38,7 @@ func jobFields(j reset.Job) []any {
 func decodeJob(key, id string, m map[string]string) (reset.Job, error) {
 	r := record{key: key, m: m}
 	j := reset.Job{
-		ID: id, Kind: reset.JobKind(m["kind"]), Email: m["email"], Username: m["username"], UserID: m["user"],
+		ID: id, Kind: reset.JobKind(m["kind"]), Email: m["email"], Username: m["username"], Language: m["lang"], UserID: m["user"],
 		OldFingerprint: m["ofp"], NewFingerprint: m["nfp"], ClientIP: m["ip"],
 		CreatedAt: r.time("created"), Attempts: r.int("attempts"), NotBefore: r.time("nb"),
 		LastError: m["err"], DeadAt: r.time("deadat"), LeasedUntil: r.time("leased"), LeasedBy: m["owner"],

@@ -21,9 +21,9 @@ func testEnqueueFields(t *testing.T, f Factory) {
 	s := f.open(t)
 	now := start()
 	want := []reset.Job{
-		{ID: NewJobID(now), Kind: reset.JobReset, Email: "a@example.com", ClientIP: "192.0.2.1", CreatedAt: now},
+		{ID: NewJobID(now), Kind: reset.JobReset, Email: "a@example.com", ClientIP: "192.0.2.1", CreatedAt: now, Language: "pt-BR"},
 		{ID: NewJobID(now), Kind: reset.JobNotice, UserID: "42", ClientIP: "2001:db8::1", CreatedAt: now.Add(time.Second),
-			OldFingerprint: "fp-old", NewFingerprint: "fp-new",
+			OldFingerprint: "fp-old", NewFingerprint: "fp-new", Language: "ar",
 			Attempts: 2, NotBefore: now.Add(time.Minute), LastError: "421 try later"},
 		{ID: NewJobID(now), Kind: reset.JobReset, Email: "c@example.com", CreatedAt: now.Add(2 * time.Second)},
 		{ID: NewJobID(now), Kind: reset.JobReset, Username: "dora", ClientIP: "192.0.2.4", CreatedAt: now.Add(3 * time.Second)},

@@ -16,9 +16,10 @@ import (
 //
 //	GRANT SELECT (id, name, email, password), UPDATE (password) ON users TO resetgate;
 //
-// It checks that the table has the configured columns and that they can be read (when any
-// statement is built from them), that find_user and user_by_id run and select id, email,
-// password[, name], and that the login may run set_password and every after_reset statement.
+// (with the username and language columns too when they are configured). It checks that the
+// table has the configured columns and that they can be read (when any statement is built
+// from them), that find_user and user_by_id run and select id, email, password[, name[,
+// language]], and that the login may run set_password and every after_reset statement.
 // It returns every problem found, each naming the table, column or statement at fault; a
 // refused privilege says which GRANT the default statements need.
 //
@@ -116,7 +117,7 @@ func (u *Users) grantHint(err error, key string) string {
 		return fmt.Sprintf(" (%s lacks a privilege this statement needs: grant it)", login)
 	}
 	cols := []string{u.cols.id, u.cols.email, u.cols.password}
-	for _, c := range []string{u.cols.name, u.cols.username} {
+	for _, c := range []string{u.cols.name, u.cols.username, u.cols.language} {
 		if c != "" {
 			cols = append(cols, c)
 		}
@@ -155,6 +156,7 @@ func (u *Users) checkColumns(ctx context.Context) error {
 		{"password_column", u.cols.password},
 		{"name_column", u.cols.name},
 		{"username_column", u.cols.username},
+		{"language_column", u.cols.language},
 	}
 	var quoted []string
 	for _, c := range want {

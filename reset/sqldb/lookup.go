@@ -72,20 +72,17 @@ func (u *Users) FindUsername(ctx context.Context, name string) (reset.User, erro
 		if n == maxCandidates {
 			return reset.User{}, fmt.Errorf("sqldb: %s returned more than %d rows for one lookup", st.key, maxCandidates)
 		}
-		var id, email, hash, display, stored sql.NullString
-		dest := []any{&id, &email, &hash, &stored}
-		if u.cols.name != "" {
-			dest = []any{&id, &email, &hash, &display, &stored}
-		}
-		if err := rows.Scan(dest...); err != nil {
+		var r row
+		var stored sql.NullString
+		if err := rows.Scan(r.dest(u.builtFields(), &stored)...); err != nil {
 			return reset.User{}, u.fail(st.key, err)
 		}
 		same := strings.Trim(stored.String, " \t") == name
 		if !u.exact {
 			same = reset.NormalizeUsername(stored.String) == name
 		}
-		if id.Valid && same {
-			found = append(found, reset.User{ID: id.String, Email: email.String, PasswordHash: hash.String, Name: display.String})
+		if r.id.Valid && same {
+			found = append(found, r.user())
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -122,8 +119,8 @@ func (u *Users) UserByID(ctx context.Context, id string) (reset.User, error) {
 	return reset.User{}, fmt.Errorf("sqldb: user_by_id: %d rows have id %q; the id column must be unique", len(users), id)
 }
 
-// query runs a lookup and scans its rows into users: id, email and password, plus name when
-// the statement selects a fourth column. NULL reads as "" (a NULL hash can never satisfy the
+// query runs a lookup and scans its rows into users: id, email and password, then name and
+// language as [Users.fieldsOf] says. NULL reads as "" (a NULL hash can never satisfy the
 // compare-and-swap, so such an account cannot be reset).
 func (u *Users) query(ctx context.Context, st statement, vals map[string]any) ([]reset.User, error) {
 	rows, err := u.db.QueryContext(ctx, st.sql, st.args(vals)...)
@@ -143,15 +140,14 @@ func (u *Users) query(ctx context.Context, st statement, vals map[string]any) ([
 		if len(users) == maxCandidates {
 			return nil, fmt.Errorf("sqldb: %s returned more than %d rows for one lookup; check its WHERE clause", st.key, maxCandidates)
 		}
-		var id, email, hash, name sql.NullString
-		dest := []any{&id, &email, &hash, &name}[:len(cols)]
-		if err := rows.Scan(dest...); err != nil {
+		var r row
+		if err := rows.Scan(r.dest(u.fieldsOf(st.key, len(cols)))...); err != nil {
 			return nil, u.fail(st.key, err)
 		}
-		if !id.Valid {
+		if !r.id.Valid {
 			return nil, fmt.Errorf("sqldb: %s returned a row whose id is NULL", st.key)
 		}
-		users = append(users, reset.User{ID: id.String, Email: email.String, PasswordHash: hash.String, Name: name.String})
+		users = append(users, r.user())
 	}
 	if err := rows.Err(); err != nil {
 		return nil, u.fail(st.key, err)
@@ -159,11 +155,51 @@ func (u *Users) query(ctx context.Context, st statement, vals map[string]any) ([
 	return users, nil
 }
 
-// checkSelected checks that a lookup selects id, email, password[, name].
+// checkSelected checks that a lookup selects id, email, password[, name[, language]].
 func checkSelected(key string, cols []string) error {
-	if len(cols) == 3 || len(cols) == 4 {
+	if len(cols) >= 3 && len(cols) <= 5 {
 		return nil
 	}
-	return fmt.Errorf("sqldb: %s must select id, email, password and optionally name, in that order; it selects %d column(s): %s",
+	return fmt.Errorf("sqldb: %s must select id, email, password and optionally name and language, in that order; it selects %d column(s): %s",
 		key, len(cols), strings.Join(cols, ", "))
+}
+
+// fields says which of the optional columns a lookup selects after id, email and password:
+// name, then language, in that order.
+type fields struct{ name, language bool }
+
+// builtFields are the optional columns of the built lookups: the configured ones.
+func (u *Users) builtFields() fields {
+	return fields{name: u.cols.name != "", language: u.cols.language != ""}
+}
+
+// fieldsOf says how to read the n columns of the lookup key: a built one as configured, a
+// custom one by position (a fourth column is the name, a fifth the language).
+func (u *Users) fieldsOf(key string, n int) fields {
+	if u.custom[key] {
+		return fields{name: n >= 4, language: n >= 5}
+	}
+	return u.builtFields()
+}
+
+// row is one account as a lookup selects it.
+type row struct{ id, email, hash, name, language sql.NullString }
+
+// dest returns the scan destinations for a row selecting f, then extra.
+func (r *row) dest(f fields, extra ...any) []any {
+	d := []any{&r.id, &r.email, &r.hash}
+	if f.name {
+		d = append(d, &r.name)
+	}
+	if f.language {
+		d = append(d, &r.language)
+	}
+	return append(d, extra...)
+}
+
+// user is the row as a [reset.User]; a language is trimmed of spaces, as apps store such
+// codes in padded CHAR columns.
+func (r *row) user() reset.User {
+	return reset.User{ID: r.id.String, Email: r.email.String, PasswordHash: r.hash.String, Name: r.name.String,
+		Language: strings.TrimSpace(r.language.String)}
 }

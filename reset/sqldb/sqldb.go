@@ -54,6 +54,11 @@ type Options struct {
 	// NameColumn holds a display name used in mails and the password checks. Empty means the
 	// table has none and [reset.User.Name] stays empty; there is no default.
 	NameColumn string
+	// LanguageColumn holds the account's own language as the app stores it, such as "de",
+	// "pt_BR" or "fr-CA", read into [reset.User.Language] (NULL reads as "", spaces trimmed)
+	// so that the account's mails are written in it. Empty means the table has none and
+	// Language stays empty; there is no default.
+	LanguageColumn string
 
 	// UsernameColumn holds the name users sign in with, for apps where that is a username:
 	// the request form then takes an address or a username ([Users.FindUsername]). Empty
@@ -68,10 +73,13 @@ type Options struct {
 	Eligible string
 
 	// FindUser replaces the lookup by address. It must select id, email, password and
-	// optionally name, in that order, and use :email, which is bound to the address
-	// normalised by [reset.NormalizeEmail] (or only trimmed with CaseSensitive). The rows it
-	// returns are still filtered with [reset.SameEmail]. Default: the columns above, matched
-	// case-insensitively per dialect (see [Users.FindUser]).
+	// optionally name, then optionally language, in that order (a fourth column is read as
+	// the name and a fifth as the language whatever NameColumn and LanguageColumn say:
+	// select NULL as the name for a language without one), and use :email, which is bound
+	// to the address normalised by [reset.NormalizeEmail] (or only trimmed with
+	// CaseSensitive). The rows it returns are still filtered with [reset.SameEmail].
+	// Default: the columns above, matched case-insensitively per dialect (see
+	// [Users.FindUser]).
 	FindUser string
 	// UserByID replaces the lookup by id: same columns as FindUser, parameter :id. Default:
 	// built from the columns above (also when FindUser is set).
@@ -139,7 +147,7 @@ type Users struct {
 
 // columns are the configured names, unquoted.
 type columns struct {
-	table, id, email, password, name, username string
+	table, id, email, password, name, username, language string
 }
 
 var _ reset.Users = (*Users)(nil)
@@ -176,6 +184,7 @@ func Open(ctx context.Context, o Options) (*Users, error) {
 			password: orString(o.PasswordColumn, DefaultPasswordColumn),
 			name:     o.NameColumn,
 			username: o.UsernameColumn,
+			language: o.LanguageColumn,
 		},
 	}
 	if err := u.compile(o); err != nil {
@@ -225,7 +234,9 @@ func (u *Users) compile(o Options) error {
 			return err
 		}
 	}
-	for _, n := range []struct{ key, name string }{{"name_column", c.name}, {"username_column", c.username}} {
+	for _, n := range []struct{ key, name string }{
+		{"name_column", c.name}, {"username_column", c.username}, {"language_column", c.language},
+	} {
 		if n.name == "" {
 			continue
 		}
@@ -247,8 +258,11 @@ func (u *Users) compile(o Options) error {
 
 	q := u.d.quote
 	selected := q(c.id) + ", " + q(c.email) + ", " + q(c.password)
-	if c.name != "" {
-		selected += ", " + q(c.name)
+	// The order builtFields reads them in.
+	for _, col := range []string{c.name, c.language} {
+		if col != "" {
+			selected += ", " + q(col)
+		}
 	}
 	from := " FROM " + q(c.table)
 

@@ -25,25 +25,25 @@ import (
 // a slow, salted hash (SECURITY.md, "Passwords").
 const DefaultMinScore = 3
 
-// Reasons, each a sentence for the person choosing the password. None may quote the password:
-// pages and logs show them.
+// Reasons, each the catalogue key of a sentence for the person choosing the password (package
+// i18n, messages/en.toml). None may quote the password: pages and logs show them.
 const (
-	msgCommon  = "This password is one of the most commonly used passwords."
-	msgWeak    = "This password is too easy to guess: add another word or two."
-	msgEmail   = "This password is too similar to your e-mail address."
-	msgName    = "This password is too similar to your name."
-	msgSite    = "This password is too similar to the name of this site."
-	msgInvalid = "This password contains characters that are not valid text: please type it again."
+	msgCommon  = "password.common"
+	msgWeak    = "password.weak"
+	msgEmail   = "password.like_email"
+	msgName    = "password.like_name"
+	msgSite    = "password.like_site"
+	msgInvalid = "password.not_text"
 
-	hintL33t     = "Swapping letters for look-alike digits or symbols does not make a word much harder to guess."
-	hintReversed = "Words spelled backwards are as easy to guess as the words themselves."
-	hintPassword = "Parts of this password are on lists of commonly used passwords."
-	hintWord     = "Single common words are easy to guess; uncommon words, or more of them, are better."
-	hintNames    = "Common first names and surnames are easy to guess."
-	hintSpatial  = "Rows and patterns of neighbouring keys on a keyboard are easy to guess."
-	hintRepeat   = "Repeated characters or words add little strength."
-	hintSequence = "Letters or digits in order, forwards or backwards, are easy to guess."
-	hintDate     = "Dates and years are easy to guess."
+	hintL33t     = "password.hint_lookalike"
+	hintReversed = "password.hint_reversed"
+	hintPassword = "password.hint_listed"
+	hintWord     = "password.hint_word"
+	hintNames    = "password.hint_names"
+	hintSpatial  = "password.hint_keyboard"
+	hintRepeat   = "password.hint_repeat"
+	hintSequence = "password.hint_sequence"
+	hintDate     = "password.hint_date"
 )
 
 // minWordRunes is the shortest personal or site word that counts. Shorter ones ("jo", a
@@ -78,15 +78,24 @@ func New(o Options) *Checker {
 
 var _ reset.PasswordChecker = (*Checker)(nil)
 
-// Check returns why password is refused for u, each reason a full sentence for the user from a
-// fixed set (so none quotes the password), or nil if it is acceptable. A password on the common
+// Check returns why password is refused for u, each reason the catalogue key of a sentence for
+// the user from a fixed set (so none quotes the password), or nil if it is acceptable. A password on the common
 // list gets that reason alone, as does one that equals, ignoring case, one of the user's or the
 // site's words (the e-mail address, its local part, the name, a part of them). Otherwise, unless
 // MinScore is 0, it is refused when its zxcvbn score is below MinScore or when what is left after
 // removing the user's and the site's words scores below MinScore; the reasons then say whose
 // words it leans on and, where zxcvbn found one, the pattern that makes it guessable. Only the
 // first 64 characters are scored, to bound the cost; the other checks see the whole password.
-func (c *Checker) Check(password string, u reset.User) []string {
+func (c *Checker) Check(password string, u reset.User) []reset.Problem {
+	var problems []reset.Problem
+	for _, key := range c.reasons(password, u) {
+		problems = append(problems, reset.Problem{Key: key})
+	}
+	return problems
+}
+
+// reasons is Check's list of keys.
+func (c *Checker) reasons(password string, u reset.User) []string {
 	if isCommon(password) {
 		return []string{msgCommon}
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"resetgate/i18n"
 	"resetgate/reset"
 )
 
@@ -62,7 +63,10 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := New(Options{MinScore: tt.minScore, ContextWords: site})
-			got := c.Check(tt.password, tt.user)
+			got := c.reasons(tt.password, tt.user)
+			if problems := c.Check(tt.password, tt.user); len(problems) != len(got) {
+				t.Errorf("Check(%q) = %v, want the keys %q", tt.password, problems, got)
+			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("Check(%q) = %q, want %q", tt.password, got, tt.want)
 			}
@@ -79,10 +83,15 @@ func TestCheck(t *testing.T) {
 var allReasons = []string{msgCommon, msgWeak, msgEmail, msgName, msgSite, msgInvalid,
 	hintL33t, hintReversed, hintPassword, hintWord, hintNames, hintSpatial, hintRepeat, hintSequence, hintDate}
 
-func TestReasonsAreSentences(t *testing.T) {
-	for _, msg := range allReasons {
-		if !strings.HasPrefix(msg, strings.ToUpper(msg[:1])) || !strings.HasSuffix(msg, ".") {
-			t.Errorf("reason %q is not a sentence", msg)
+// Every reason is a message of the catalogue, so that each reaches the user in their language.
+func TestReasonsAreCatalogueKeys(t *testing.T) {
+	keys, err := i18n.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range allReasons {
+		if !slices.Contains(keys, key) {
+			t.Errorf("reason %q is not a key of the catalogue", key)
 		}
 	}
 }
@@ -144,13 +153,13 @@ func TestCheckConcurrently(t *testing.T) {
 	passwords := []string{"password", "Marguerite1987", "correct horse battery staple", "пароль надёжный очень длинный"}
 	want := make([][]string, len(passwords))
 	for i, p := range passwords {
-		want[i] = c.Check(p, marguerite)
+		want[i] = c.reasons(p, marguerite)
 	}
 	var wg sync.WaitGroup
 	for range 8 {
 		for i, p := range passwords {
 			wg.Go(func() {
-				if got := c.Check(p, marguerite); !slices.Equal(got, want[i]) {
+				if got := c.reasons(p, marguerite); !slices.Equal(got, want[i]) {
 					t.Errorf("concurrent Check(%q) = %q, want %q", p, got, want[i])
 				}
 			})
@@ -163,11 +172,11 @@ func ExampleChecker_Check() {
 	c := New(Options{MinScore: DefaultMinScore, ContextWords: []string{"Resetgate"}})
 	u := reset.User{ID: "42", Email: "jane.smith@example.org", Name: "Jane Smith"}
 	for _, p := range []string{"letmein", "JaneSmith1987", "purple monkey dishwasher"} {
-		fmt.Printf("%q\n", c.Check(p, u))
+		fmt.Println(c.Check(p, u))
 	}
 	// Output:
-	// ["This password is one of the most commonly used passwords."]
-	// ["This password is too similar to your e-mail address." "This password is too similar to your name."]
+	// [{password.common []}]
+	// [{password.like_email []} {password.like_name []}]
 	// []
 }
 

@@ -108,7 +108,8 @@ func newFixture(t *testing.T, rc *receiver, clock *resettest.Clock, attempts int
 		t.Fatal(err)
 	}
 	f.svc, err = reset.New(reset.Options{
-		Users: resettest.NewUsers(reset.User{ID: "42", Email: "ada@example.com", PasswordHash: "x"}), Store: f.store,
+		Languages: resettest.Languages(),
+		Users:     resettest.NewUsers(reset.User{ID: "42", Email: "ada@example.com", PasswordHash: "x"}), Store: f.store,
 		Mailer: resettest.NewMailer(), Hashers: noHashers{}, PublicURL: "https://app.example", Now: clock.Now,
 		Hooks: sender, HookAttempts: attempts, JobTimeout: time.Minute,
 		Logger: slog.New(slog.NewJSONHandler(lockedWriter{f.logMu, f.log}, nil)),

@@ -68,7 +68,8 @@
     }
     if (status) {
       status.hidden = false;
-      status.textContent = "The automatic check failed. Please reload the page and try again.";
+      // The page gives the words, in its language (data-pow-failed).
+      status.textContent = status.getAttribute("data-pow-failed");
     }
   }
 

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -86,8 +87,11 @@ func CheckHeader(field, value string) error {
 	return nil
 }
 
+// languageTag is the shape of a BCP 47 tag, all a Content-Language header may hold.
+var languageTag = regexp.MustCompile(`^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$`)
+
 // Build returns m as a go-mail message from from to the one recipient m.To: Date (now), a fresh
-// Message-ID in the From domain, Auto-Submitted, and a body that is multipart/alternative
+// Message-ID in the From domain, Auto-Submitted, Content-Language when m.Language is set, and a body that is multipart/alternative
 // (text, then HTML) when m.HTML is set and text/plain otherwise. m.Text must not be empty: a
 // text part keeps the mail readable everywhere and out of spam folders. Errors wrap
 // [ErrInvalid]. from must come from [ParseFrom].
@@ -121,6 +125,14 @@ func Build(from *mail.Address, m reset.Message, now time.Time) (*gomail.Msg, err
 	msg.SetMessageIDWithValue(MessageID(from.Address))
 	// RFC 3834 §5: machine-generated, so vacation responders and auto-forwarders stay quiet.
 	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
+	if m.Language != "" {
+		// RFC 3282: the language the mail is written in, for screen readers and for clients
+		// that offer to translate.
+		if !languageTag.MatchString(m.Language) {
+			return nil, fmt.Errorf("%w: Content-Language %q is not a language tag", ErrInvalid, m.Language)
+		}
+		msg.SetGenHeader(gomail.Header("Content-Language"), m.Language)
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)

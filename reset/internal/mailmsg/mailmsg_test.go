@@ -167,6 +167,16 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+// A mail says which language it is written in (RFC 3282).
+func TestBuildContentLanguage(t *testing.T) {
+	m := sample()
+	m.Language = "pt-BR"
+	p := mustWriteAndParse(t, mustFrom(t, "no-reply@example.com"), m)
+	if got := p.header.Get("Content-Language"); got != "pt-BR" {
+		t.Errorf("Content-Language = %q, want pt-BR", got)
+	}
+}
+
 func TestBuildTextOnly(t *testing.T) {
 	m := sample()
 	m.HTML = ""
@@ -200,6 +210,8 @@ func TestBuildRefuses(t *testing.T) {
 		{"encoded word in Subject", func(m *reset.Message) { m.Subject = "=?utf-8?q?Hi=0D=0ABcc:_eve@evil.example?=" }},
 		{"blank Subject", func(m *reset.Message) { m.Subject = " \t" }},
 		{"empty text", func(m *reset.Message) { m.Text = "" }},
+		{"header in Language", func(m *reset.Message) { m.Language = "de\r\nBcc: eve@evil.example" }},
+		{"not a tag in Language", func(m *reset.Message) { m.Language = "de; q=1" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
