@@ -216,7 +216,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 			texts[l.Tag()] = l.Text("inject.link")
 		}
 		in, err := apphtml.New(apphtml.Options{Paths: paths, Selector: cfg.Inject.Selector, HTML: cfg.Inject.HTML,
-			URL: cfg.Prefix, Texts: texts, Language: func(r *http.Request) string { return a.langs.Pick(r).Tag() }, Logger: log})
+			URL: cfg.Prefix, Texts: texts, Language: func(r *http.Request) string { return a.langs.Pick(r, cfg.public.Scheme == "https").Tag() }, Logger: log})
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +228,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 			return nil, fmt.Errorf("proxy.buffer_requests: spool directory: %w", err)
 		}
 	}
-	appDown, err := appDownPages(a.langs)
+	appDown, err := appDownPages(a.langs, cfg.public.Scheme == "https")
 	if err != nil {
 		return nil, err
 	}

@@ -400,6 +400,23 @@ func TestHooksConfig(t *testing.T) {
 	}
 }
 
+// Two loads of the same file differ in nothing a reload reports, though each has its own
+// catalogue.
+func TestReloadOfAnUnchangedFileReportsNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte(minimal+"[ui]\nlanguages = [\"en\", \"de\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, errA := loadConfig(path, env())
+	b, errB := loadConfig(path, env())
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	if got := structuralChanges(a, b); len(got) > 0 {
+		t.Errorf("structuralChanges of one file loaded twice = %q, want none", got)
+	}
+}
+
 func TestReloadSaysHooksNeedARestart(t *testing.T) {
 	old, updated := defaultConfig(), defaultConfig()
 	updated.Hooks.WasntMe = "http://127.0.0.1:5000/internal/wasnt-me"

@@ -61,6 +61,13 @@ func (u *UIConfig) validate(prefix string, bad complain) {
 	u.langs = u.loadLanguages(bad)
 }
 
+// settings is [ui] as written in the file, without what validate loaded from it, for
+// comparing two generations of the config (each has its own catalogue).
+func (u UIConfig) settings() UIConfig {
+	u.langs = nil
+	return u
+}
+
 // loadLanguages loads the catalogues [ui] asks for, reporting a language without one under
 // ui.languages, a default not offered under ui.default_language, and every mistake in an
 // override (with its file and line) under ui.messages_dir. Nil when anything is wrong.

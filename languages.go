@@ -30,8 +30,10 @@ func (c *Config) catalogue() (*i18n.Catalog, error) {
 }
 
 // appDownPages renders the proxy's error pages (502, 504) in every offered language, once,
-// and returns the proxy's ErrorPage: the page in the client's language.
-func appDownPages(c *i18n.Catalog) (func(*http.Request, int) []byte, error) {
+// and returns the proxy's ErrorPage: the page in the client's language. The proxy forwards
+// the language cookie to the app (a preference, not a secret, which the app may use too), so
+// the outbound request still names it.
+func appDownPages(c *i18n.Catalog, secure bool) (func(*http.Request, int) []byte, error) {
 	pages := map[string]map[int][]byte{}
 	for _, l := range c.Offered() {
 		pages[l.Tag()] = map[int][]byte{}
@@ -48,7 +50,7 @@ func appDownPages(c *i18n.Catalog) (func(*http.Request, int) []byte, error) {
 			pages[l.Tag()][status] = page
 		}
 	}
-	return func(r *http.Request, status int) []byte { return pages[c.Pick(r).Tag()][status] }, nil
+	return func(r *http.Request, status int) []byte { return pages[c.Pick(r, secure).Tag()][status] }, nil
 }
 
 // languageReport is what `check` says of [ui]'s languages: which are offered, the keys a

@@ -334,7 +334,7 @@ func structuralChanges(old, new *Config) []string {
 		{"reset.templates_dir", old.Reset.TemplatesDir, new.Reset.TemplatesDir},
 		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
 		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},
-		{"proxy", fmt.Sprint(old.Proxy), fmt.Sprint(new.Proxy)}, {"ui", fmt.Sprint(old.UI), fmt.Sprint(new.UI)},
+		{"proxy", fmt.Sprint(old.Proxy), fmt.Sprint(new.Proxy)}, {"ui", fmt.Sprint(old.UI.settings()), fmt.Sprint(new.UI.settings())},
 		{"reset.wasnt_me_ttl", old.Reset.WasntMeTTL, new.Reset.WasntMeTTL},
 		{"reset.code", old.Reset.Code, new.Reset.Code}, {"reset.code_length", old.Reset.CodeLength, new.Reset.CodeLength}, {"hooks", fmt.Sprint(old.Hooks), fmt.Sprint(new.Hooks)},
 	} {

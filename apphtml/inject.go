@@ -59,7 +59,7 @@ type Options struct {
 	HTML string
 	// URL is where the link points, e.g. "/pwreset".
 	URL string
-	// Text is the link's text in every language (config: [inject] text). Empty means
+	// Text is the link's text in every language. Empty means
 	// Texts, by the language Language picks for the request, else Texts[""].
 	Text string
 	// Texts are the link's text by language tag, "" for any other language; Language picks a

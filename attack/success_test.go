@@ -43,7 +43,7 @@ func TestAfterSuccess(t *testing.T) {
 		notices++
 		checkOneRecipient(t, m, aliceEmail)
 		body := m.Text + "\n" + m.HTML
-		today := time.Now().UTC().Format("02 Jan 2006")
+		today := time.Now().UTC().Format("2 January 2006") // the English date.format
 		if !strings.Contains(body, "127.0.0.1") || !strings.Contains(body, today) {
 			t.Errorf("the notice does not say when (%s) and from where (127.0.0.1):\n%s", today, m.Text)
 		}

@@ -15,7 +15,7 @@ var (
 	screenshotsFlag = flag.String("screenshots", "",
 		"save the screenshots of every page under `DIR`/<scenario>/ (default $E2E_SCREENSHOTS, else a temporary directory kept only when a test fails)")
 	docsFlag = flag.Bool("docs", false,
-		"copy the four main pages of the Flask scenario and TestAppLook's themed and wrapped pages, at both widths, to ../docs/screenshots for the README")
+		"copy the four main pages of the Flask scenario and TestAppLook's themed and wrapped pages, and TestLanguageSwitcher's Arabic and Japanese request forms, at both widths, to ../docs/screenshots for the README")
 )
 
 // Generous bounds that only stop a hung test; no assertion depends on how fast anything is.

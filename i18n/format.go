@@ -7,19 +7,16 @@ import (
 	"time"
 )
 
-// value writes one placeholder's value the language's way. In a right-to-left language each
-// value is isolated (<bdi>, or U+2068…U+2069 in plain text), so that an address, a URL or a
-// code written left to right keeps its own order and does not reorder the sentence around
-// it (Unicode's bidirectional algorithm, UAX #9, section 2.7).
+// value writes one placeholder's value the language's way. In HTML of a right-to-left
+// language each value is isolated in <bdi>, so that an address, a URL or a code written left
+// to right keeps its own order and does not reorder the sentence around it (UAX #9, 2.7).
+// Plain text gets no isolate characters: they would stick to a copied code or URL.
 func (l *Lang) value(v any, html bool) string {
 	s := l.plainValue(v, html)
-	if l.dir != "rtl" {
-		return s
-	}
-	if html {
+	if html && l.dir == "rtl" {
 		return "<bdi>" + s + "</bdi>"
 	}
-	return "\u2068" + s + "\u2069"
+	return s
 }
 
 func (l *Lang) plainValue(v any, html bool) string {

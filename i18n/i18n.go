@@ -144,6 +144,15 @@ func Load(o Options) (*Catalog, error) {
 	for _, tag := range rest {
 		c.offered = append(c.offered, c.byTag[tag])
 	}
+	// A key a language lacks shows in the default language, and one the default lacks (an
+	// operator's own language made the default) in the source's: never as the key itself.
+	if c.def.code != Source {
+		source := c.byTag[Source]
+		if source == nil {
+			source, _, _ = newLang(src, src)
+		}
+		c.def.fallback = source
+	}
 	for _, l := range c.offered {
 		if l != c.def {
 			l.fallback = c.def

@@ -63,10 +63,14 @@ func TestTranslationsAreNotEnglish(t *testing.T) {
 		}
 		var untranslated []string
 		for key, e := range l.msgs {
-			if same[key] || e.text == "" {
+			text, source := e.text, en.msgs[key].text
+			if e.forms != nil {
+				text, source = e.forms["other"], en.msgs[key].forms["other"]
+			}
+			if same[key] || text == "" {
 				continue
 			}
-			if e.text == en.msgs[key].text && len(strings.Fields(e.text)) > 2 {
+			if text == source && len(strings.Fields(text)) > 2 {
 				untranslated = append(untranslated, key)
 			}
 		}
@@ -182,13 +186,26 @@ func TestRightToLeftValuesAreIsolated(t *testing.T) {
 	if he == nil {
 		t.Skip("he is not shipped")
 	}
-	if got := he.Text("mail.reset.subject", "site", "Example Shop"); !strings.Contains(got, "\u2068Example Shop\u2069") {
-		t.Errorf("Text = %q, want the site isolated", got)
+	if got := he.Text("mail.reset.code", "code", "ABCD-EFGH"); !strings.Contains(got, " ABCD-EFGH") || strings.ContainsRune(got, 0x2069) {
+		t.Errorf("Text = %q, want the code as it is: a copied code must not carry isolates", got)
 	}
 	if got := string(he.HTML("new.account", "email", template.HTML("<strong>a@example.com</strong>"))); !strings.Contains(got, "<bdi><strong>a@example.com</strong></bdi>") {
 		t.Errorf("HTML = %q, want the address in <bdi>", got)
 	}
-	if got := c.Get("en").Text("mail.reset.subject", "site", "Example Shop"); strings.ContainsRune(got, 0x2068) {
-		t.Errorf("en Text = %q has isolates", got)
+	if got := string(c.Get("en").HTML("new.account", "email", "a@example.com")); strings.Contains(got, "<bdi>") {
+		t.Errorf("en HTML = %q isolates", got)
+	}
+}
+
+// An operator's own language as the default: what it lacks shows in English, never as a key.
+func TestAddedDefaultFallsBackToTheSource(t *testing.T) {
+	dir := fstest.MapFS{"eo.toml": {Data: []byte("[language]\nname = \"Esperanto\"\ndir = \"ltr\"\n")}}
+	c := mustLoad(t, Options{Dir: dir, Languages: []string{"eo", "de"}, Default: "eo"})
+	en := mustLoad(t, Options{Languages: []string{"en"}}).Default()
+	if got, want := c.Get("eo").Text("request.submit"), en.Text("request.submit"); got != want {
+		t.Errorf("eo (default) request.submit = %q, want the English %q", got, want)
+	}
+	if got := c.Get("de").Text("request.submit"); got == "request.submit" || got == en.Text("request.submit") {
+		t.Errorf("de request.submit = %q, want German", got)
 	}
 }

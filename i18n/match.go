@@ -36,7 +36,8 @@ func (c *Catalog) Match(acceptLanguage string) *Lang {
 	return c.offered[i]
 }
 
-// maxAcceptLanguage bounds the entries read from one header: browsers send a handful.
+// maxAcceptLanguage bounds the entries read from one header, kept or not: browsers send a
+// handful.
 const maxAcceptLanguage = 16
 
 // parseAcceptLanguage returns the header's languages, most wanted first (RFC 9110 §12.5.4),
@@ -47,8 +48,9 @@ func parseAcceptLanguage(h string) []language.Tag {
 		q   float64
 	}
 	var entries []entry
+	read := 0
 	for part := range strings.SplitSeq(h, ",") {
-		if len(entries) == maxAcceptLanguage {
+		if read++; read > maxAcceptLanguage {
 			break
 		}
 		name, params, _ := strings.Cut(part, ";")
@@ -56,13 +58,9 @@ func parseAcceptLanguage(h string) []language.Tag {
 		if name == "" || name == "*" || len(name) > 35 {
 			continue
 		}
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f < 0 || f > 1 {
-				continue
-			}
-			q = f
+		q, ok := qValue(params)
+		if !ok {
+			continue
 		}
 		tag, err := language.Parse(name)
 		if err != nil && tag == language.Und || q == 0 {
@@ -78,14 +76,14 @@ func parseAcceptLanguage(h string) []language.Tag {
 	return tags
 }
 
-// Pick returns the language for a request: the one its language cookie names if that is
-// offered, else the best match for its Accept-Language header.
-func (c *Catalog) Pick(r *http.Request) *Lang {
-	for _, secure := range []bool{true, false} {
-		if ck, err := r.Cookie(CookieName(secure)); err == nil {
-			if l := c.byTag[ck.Value]; l != nil {
-				return l
-			}
+// Pick returns the language for a request: the one its language cookie (CookieName(secure))
+// names if that is offered, else the best match for its Accept-Language header. Over https
+// only the __Host- cookie counts, so one planted over http or by a sibling domain cannot
+// choose.
+func (c *Catalog) Pick(r *http.Request, secure bool) *Lang {
+	if ck, err := r.Cookie(CookieName(secure)); err == nil {
+		if l := c.byTag[ck.Value]; l != nil {
+			return l
 		}
 	}
 	return c.Match(r.Header.Get("Accept-Language"))
@@ -99,4 +97,21 @@ func (c *Catalog) Language(tag string) *Lang {
 		return l
 	}
 	return c.Match(strings.ReplaceAll(strings.TrimSpace(tag), "_", "-"))
+}
+
+// qValue reads the weight among an entry's parameters ("q=0.8", any case, any position);
+// 1 without one, ok false for one that is not a number from 0 to 1.
+func qValue(params string) (q float64, ok bool) {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || f < 0 || f > 1 {
+			return 0, false
+		}
+		return f, true
+	}
+	return 1, true
 }

@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,10 @@ func TestMatchAcceptLanguage(t *testing.T) {
 		{"*", "en"},
 		{";;;garbage", "en"},
 		{"de;q=0", "en"},
+		{"de;Q=0, fr", "fr"},
+		{"de;x=1;q=0, fr", "fr"},
+		{"fr;q=0.5, de;q=2", "fr"},
+		{strings.Repeat("xx-bad-tag-that-is-long,", 40) + "de", "en"},
 	}
 	for _, tt := range tests {
 		if got := c.Match(tt.header).Tag(); got != tt.want {
@@ -45,22 +50,31 @@ func TestPickPrefersTheCookie(t *testing.T) {
 	c := mustLoad(t, Options{})
 	r, _ := http.NewRequest("GET", "/pwreset", nil)
 	r.Header.Set("Accept-Language", "de")
-	if got := c.Pick(r).Tag(); got != "de" {
+	if got := c.Pick(r, false).Tag(); got != "de" {
 		t.Errorf("no cookie: %s, want de", got)
 	}
 	r.AddCookie(&http.Cookie{Name: CookieName(false), Value: "ja"})
-	if got := c.Pick(r).Tag(); got != "ja" {
+	if got := c.Pick(r, false).Tag(); got != "ja" {
 		t.Errorf("cookie ja: %s, want ja", got)
 	}
+	// Over https only the __Host- cookie counts: the plain one could be planted over http.
+	if got := c.Pick(r, true).Tag(); got != "de" {
+		t.Errorf("https, plain cookie ja: %s, want de (Accept-Language)", got)
+	}
 	r.Header.Del("Cookie")
-	r.AddCookie(&http.Cookie{Name: CookieName(true), Value: "not-offered"})
-	if got := c.Pick(r).Tag(); got != "de" {
+	r.AddCookie(&http.Cookie{Name: CookieName(true), Value: "ja"})
+	if got := c.Pick(r, true).Tag(); got != "ja" {
+		t.Errorf("https, __Host- cookie ja: %s, want ja", got)
+	}
+	r.Header.Del("Cookie")
+	r.AddCookie(&http.Cookie{Name: CookieName(false), Value: "not-offered"})
+	if got := c.Pick(r, false).Tag(); got != "de" {
 		t.Errorf("cookie for no offered language: %s, want de (Accept-Language)", got)
 	}
 	// Only the offered languages are matched: fr is not one here.
 	c = mustLoad(t, Options{Languages: []string{"en", "de"}})
 	r.Header.Set("Accept-Language", "fr")
-	if got := c.Pick(r).Tag(); got != "en" {
+	if got := c.Pick(r, false).Tag(); got != "en" {
 		t.Errorf("fr not offered: %s, want en", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Typed codes (issue 14, item 1; SECURITY.md RQ-COD-01): the reset mail carries, beside the
@@ -65,13 +66,18 @@ func GroupCode(code string) string {
 }
 
 // NormalizeCode reads a typed code leniently: case is ignored, dashes and white space are
-// dropped, O reads as 0 and I and L as 1 (Crockford's rule). It returns false when what is
-// left has a character outside the alphabet.
+// dropped (and direction marks a copy from right-to-left text brings), O reads as 0 and I and
+// L as 1 (Crockford's rule). It returns false when what is left has a character outside the
+// alphabet.
 func NormalizeCode(s string) (string, bool) {
 	var b strings.Builder
 	for _, r := range strings.ToUpper(s) {
 		switch {
 		case r == '-' || r == ' ' || r == '\t' || r == '\u00a0':
+			continue
+		case unicode.Is(unicode.Bidi_Control, r) || r == '\ufeff':
+			// Direction marks and isolates come along when a code is copied out of
+			// right-to-left text (Arabic, Hebrew); a byte-order mark from some editors.
 			continue
 		case r == 'O':
 			r = '0'

@@ -45,6 +45,8 @@ func TestNormalizeCode(t *testing.T) {
 		{"ABÇD", "", false},
 		{"", "", false},
 		{"--", "", false},
+		{"\u2068ABCD-EFGH\u2069", "ABCDEFGH", true}, // copied out of an Arabic or Hebrew sentence
+		{"\u200fABCD-EFGH\u200e\ufeff", "ABCDEFGH", true},
 	}
 	for _, c := range cases {
 		got, ok := reset.NormalizeCode(c.in)

@@ -16,6 +16,6 @@ type PlainPasswordSetter interface {
 	// returns the new value in the account's own scheme (hashed under the service's hashing
 	// semaphore), and writes that with a compare-and-swap; hash fails when no scheme is known.
 	// A refusal by the store's own password policy is returned as a *PolicyError whose
-	// problems are sentences for the user; nothing is written then.
+	// problems are catalogue keys (password.dir_*); nothing is written then.
 	SetPasswordPlain(ctx context.Context, old User, password string, hash func() (string, error)) error
 }

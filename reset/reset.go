@@ -68,7 +68,9 @@ func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("rate limited; retry after %s", e.RetryAfter.Round(time.Second))
 }
 
-// PolicyError lists every reason a new password was refused, each a sentence for the user.
+// PolicyError lists every reason a new password was refused, each a [Problem]: a key of the
+// message catalogue (package i18n, messages/en.toml), which the page puts into the user's
+// words. A key the catalogue lacks would show as the key itself.
 type PolicyError struct {
 	Problems []Problem
 }

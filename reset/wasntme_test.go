@@ -90,7 +90,8 @@ func TestWasntMe(t *testing.T) {
 	}
 
 	before := len(f.mailer.Sent())
-	if err := f.svc.ConfirmWasntMe(ctx, wm, "198.51.100.7"); err != nil {
+	// Confirmed on a page in Hebrew: the fresh link's mail is in Hebrew.
+	if err := f.svc.ConfirmWasntMe(reset.WithLanguage(ctx, "he"), wm, "198.51.100.7"); err != nil {
 		t.Fatalf("ConfirmWasntMe = %v, want nil", err)
 	}
 	if _, err := f.svc.CheckToken(ctx, pending, "192.0.2.1"); !errors.Is(err, reset.ErrTokenInvalid) {
@@ -100,6 +101,9 @@ func TestWasntMe(t *testing.T) {
 	sent := f.mailer.Sent()[before:]
 	if len(sent) != 1 || sent[0].To != alice.Email || sent[0].Link == "" {
 		t.Fatalf("mails after the confirmation = %+v, want one fresh reset link to %s", sent, alice.Email)
+	}
+	if sent[0].Language != "he" {
+		t.Errorf("the fresh link's mail is in %q, want he, the confirmation page's language", sent[0].Language)
 	}
 	fresh := strings.TrimPrefix(sent[0].Link, "https://app.example.com/pwreset/")
 	if _, err := f.svc.CheckToken(ctx, fresh, "198.51.100.7"); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"resetgate/i18n"
@@ -24,8 +25,16 @@ const langCookieAge = 365 * 24 * time.Hour
 // so it works without JavaScript.
 func (h *Handler) withLanguage(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, h.o.Prefix+"/static/") {
+			// The same bytes in every language, cached for good: no Vary, no cookie.
+			next.ServeHTTP(w, r)
+			return
+		}
 		q := r.URL.Query()
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && q.Has("lang") {
+		// Only a canonical path is sent back to: a refused spelling such as
+		// //evil.example/%252e%252e/pwreset would otherwise become an open redirect
+		// (SECURITY.md RQ-RST-06); its page gets no switcher either.
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && q.Has("lang") && h.Route(r) == Reset {
 			if l := h.langs.Get(q.Get("lang")); l != nil && len(q["lang"]) == 1 {
 				http.SetCookie(w, &http.Cookie{Name: i18n.CookieName(h.secure), Value: l.Tag(), Path: "/",
 					MaxAge: int(langCookieAge / time.Second), HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
@@ -35,7 +44,7 @@ func (h *Handler) withLanguage(next http.Handler) http.Handler {
 			http.Redirect(w, r, back.RequestURI(), http.StatusSeeOther)
 			return
 		}
-		l := h.langs.Pick(r)
+		l := h.langs.Pick(r, h.secure)
 		w.Header().Add("Vary", "Accept-Language, Cookie")
 		ctx := context.WithValue(reset.WithLanguage(r.Context(), l.Tag()), langKey{}, l)
 		next.ServeHTTP(w, r.WithContext(ctx))
@@ -47,14 +56,14 @@ func (h *Handler) lang(r *http.Request) *i18n.Lang {
 	if l, ok := r.Context().Value(langKey{}).(*i18n.Lang); ok {
 		return l
 	}
-	return h.langs.Pick(r)
+	return h.langs.Pick(r, h.secure)
 }
 
 // switcher lists the offered languages, each a link back to the page at r in it: none when
 // only one is offered.
 func (h *Handler) switcher(r *http.Request, current *i18n.Lang) []langChoice {
 	offered := h.langs.Offered()
-	if len(offered) < 2 || r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if len(offered) < 2 || r.Method != http.MethodGet && r.Method != http.MethodHead || h.Route(r) != Reset {
 		// After a POST the page has no address of its own to come back to; the form's
 		// page does, and it has the switcher.
 		return nil

@@ -127,3 +127,32 @@ func TestMailsInThePagesLanguage(t *testing.T) {
 		t.Errorf("account in pt_BR, page in de: %d mails, %v", len(sent), sent)
 	}
 }
+
+// Static files are the same in every language: caches keep one copy.
+func TestStaticFilesDoNotVaryByLanguage(t *testing.T) {
+	s := newSite(t, nil)
+	resp, _ := s.do(t, s.client(t), "GET", "/pwreset/static/style.css", "", "Accept-Language", "de")
+	if v := resp.Header.Get("Vary"); v != "" || resp.Header.Get("Content-Language") != "" {
+		t.Errorf("static file: Vary %q, Content-Language %q", v, resp.Header.Get("Content-Language"))
+	}
+}
+
+// A refused spelling of a reset path never becomes a redirect off the site through ?lang=,
+// and its page offers no switcher whose links would (SECURITY.md RQ-RST-06).
+func TestLanguageSwitchIsNoOpenRedirect(t *testing.T) {
+	s := newSite(t, nil)
+	for _, path := range []string{"//evil.example/%252e%252e/pwreset?lang=de", "/pwreset//evil.example?lang=de", "/x/../pwreset?lang=de"} {
+		resp, body := s.do(t, s.client(t), "GET", path, "")
+		if loc := resp.Header.Get("Location"); strings.HasPrefix(loc, "//") || strings.Contains(loc, "evil") {
+			t.Errorf("GET %s: Location %q", path, loc)
+		}
+		if strings.Contains(body, "hreflang") {
+			t.Errorf("GET %s: the refused page has a switcher", path)
+		}
+	}
+	// Vary names both things the language comes from.
+	resp, _ := s.do(t, s.client(t), "GET", "/pwreset", "")
+	if v := resp.Header.Get("Vary"); !strings.Contains(v, "Accept-Language") || !strings.Contains(v, "Cookie") {
+		t.Errorf("Vary = %q", v)
+	}
+}

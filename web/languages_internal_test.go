@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"html/template"
 	"io/fs"
 	"regexp"
 	"strings"
@@ -82,6 +83,16 @@ func TestEveryLanguageRendersEveryPage(t *testing.T) {
 			if m := leftover.FindString(body); m != "" {
 				t.Errorf("%s %s: placeholder %s left unfilled", l.Tag(), st.page, m)
 			}
+		}
+	}
+}
+
+func TestLinkRefusesWhatIsNoPageAddress(t *testing.T) {
+	link := pageFuncs(nil)["link"].(func(string, string) (template.HTML, error))
+	for href, ok := range map[string]bool{"/pwreset": true, "/pwreset/code": true, "https://app.example/login": true,
+		"javascript:alert(1)": false, "//evil.example/": false, `/\evil.example`: false, "data:text/html,x": false} {
+		if _, err := link(href, "x"); (err == nil) != ok {
+			t.Errorf("link(%q) = %v, want ok %v", href, err, ok)
 		}
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"resetgate/i18n"
@@ -42,10 +44,16 @@ func pageFuncs(assets map[string]string) template.FuncMap {
 		"strong": func(s string) template.HTML {
 			return template.HTML("<strong>" + template.HTMLEscapeString(s) + "</strong>")
 		},
-		// link is an <a> to a local path or the public origin: every href a page has is one
-		// the handler built or checked (CheckAfterResetURL).
-		"link": func(href, text string) template.HTML {
-			return template.HTML(`<a href="` + template.HTMLEscapeString(href) + `">` + template.HTMLEscapeString(text) + "</a>")
+		// link is an <a> to a local path or an http(s) URL; anything else (javascript:, a
+		// scheme-relative //host) fails the render, since the markup skips html/template's
+		// own URL filter.
+		"link": func(href, text string) (template.HTML, error) {
+			u, err := url.Parse(href)
+			local := strings.HasPrefix(href, "/") && !strings.HasPrefix(href, "//") && !strings.HasPrefix(href, `/\`)
+			if err != nil || !local && u.Scheme != "http" && u.Scheme != "https" {
+				return "", fmt.Errorf("link to %q: not a local path or an http(s) URL", href)
+			}
+			return template.HTML(`<a href="` + template.HTMLEscapeString(href) + `">` + template.HTMLEscapeString(text) + "</a>"), nil
 		},
 	}
 }

@@ -154,7 +154,7 @@ const (
 	site
 )
 
-// reasons returns the sentences for k, in the order email, name, site.
+// reasons returns the catalogue keys for k, in the order email, name, site.
 func (k kinds) reasons() []string {
 	var rs []string
 	for _, r := range []struct {
