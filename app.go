@@ -40,22 +40,23 @@ type mailer interface {
 // app is resetgate wired from a Config: the adapters, the service and the HTTP handlers. Only
 // this file knows the concrete types.
 type app struct {
-	cfg     *Config
-	langs   *i18n.Catalog // [ui] languages, default_language, messages_dir
-	log     *slog.Logger
-	store   reset.Store
-	users   userStore
-	mailer  mailer
-	svc     *reset.Service
-	proxy   *proxy.Proxy
-	tracker *tracking.Tracker // nil: session tracking is off
-	web     *web.Handler
-	wrap    *apphtml.Wrapper // [ui] wrap mode; nil when off
-	metrics *metrics
-	abuse   AbuseConfig // the [abuse] settings of the guard in use (changed on SIGHUP)
-	health  *health
-	ips     *clientip.Resolver
-	handler http.Handler // the public listener's handler: access log and metrics around web
+	cfg      *Config
+	langs    *i18n.Catalog // [ui] languages, default_language, messages_dir
+	hashPool *hashPool     // the hashes and strength checks, on low-priority threads
+	log      *slog.Logger
+	store    reset.Store
+	users    userStore
+	mailer   mailer
+	svc      *reset.Service
+	proxy    *proxy.Proxy
+	tracker  *tracking.Tracker // nil: session tracking is off
+	web      *web.Handler
+	wrap     *apphtml.Wrapper // [ui] wrap mode; nil when off
+	metrics  *metrics
+	abuse    AbuseConfig // the [abuse] settings of the guard in use (changed on SIGHUP)
+	health   *health
+	ips      *clientip.Resolver
+	handler  http.Handler // the public listener's handler: access log and metrics around web
 
 	inflight    sync.WaitGroup   // requests being handled, for shutdown
 	accessQueue *asynclog.Logger // the access log's writer; nil when it is synchronous
@@ -183,8 +184,9 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	if cfg.App.tracksSessions() {
 		sessions = a.store
 	}
+	a.hashPool = startHashPool(getenv, log)
 	a.svc, err = reset.New(reset.Options{
-		Sessions: sessions, SessionMaxAge: cfg.App.SessionMaxAge.Duration,
+		RunHash: a.hashPool.run(), Sessions: sessions, SessionMaxAge: cfg.App.SessionMaxAge.Duration,
 		Users: a.users, Store: a.store, Mailer: a.mailer, Hashers: hashers, Mail: mail,
 		Checker:   strength.New(strength.Options{MinScore: cfg.Reset.MinStrength, ContextWords: []string{site, cfg.public.Hostname()}}),
 		PublicURL: cfg.PublicURL, Prefix: cfg.Prefix, Site: site, CaseSensitiveEmail: cfg.Users.CaseSensitive,
@@ -361,6 +363,7 @@ func (a *app) Close() {
 			a.log.Error("closing the state store failed", "err", err)
 		}
 	}
+	a.hashPool.close() // the server and the workers have stopped: nothing hashes any more
 }
 
 // dialUpstream checks that the app accepts TCP connections.

@@ -96,6 +96,10 @@ func (s *Service) withSlot(ctx context.Context, f func()) error {
 		return ctx.Err()
 	}
 	defer func() { <-s.hashSem }()
-	f()
+	if s.o.RunHash != nil {
+		s.o.RunHash(f)
+	} else {
+		f()
+	}
 	return nil
 }

@@ -71,22 +71,26 @@ type Options struct {
 	LogoURL     string
 	AccentColor string
 
-	TokenTTL       time.Duration // default 1h, at most 24h
-	MinPassword    int           // characters (code points); default 8
-	MaxPassword    int           // characters; default 128
-	PerEmail       Rate          // reset requests per address, silent; zero: unlimited
-	PerIP          Rate          // reset requests per client IP, answered 429; zero: unlimited
-	TokenPerIP     Rate          // link checks and completions per client IP; zero: unlimited
-	TokenGlobal    Rate          // link checks and completions in all; zero: unlimited
-	MailGlobal     Rate          // mails sent in all; over it, mail waits in the queue; zero: unlimited
-	MailPerDomain  Rate          // mails sent per recipient domain, likewise; zero: unlimited
-	QueueMax       int           // live jobs at most; beyond, new requests are dropped (silently to the client); zero: unlimited
-	MaxAttempts    int           // mail delivery attempts before a job is given up; default 8, at most 30
-	WasntMeTTL     time.Duration // how long "this wasn't me" links work; default 7 days, 1h…30 days
-	Hooks          Hooks         // webhooks to the app; nil: none
-	HookAttempts   int           // webhook delivery attempts before one is given up; default MaxAttempts, at most 30
-	Workers        int           // concurrent mail workers; default 2
-	HashSlots      int           // concurrent hashes and strength checks; default NumCPU-1 (at least 1)
+	TokenTTL      time.Duration // default 1h, at most 24h
+	MinPassword   int           // characters (code points); default 8
+	MaxPassword   int           // characters; default 128
+	PerEmail      Rate          // reset requests per address, silent; zero: unlimited
+	PerIP         Rate          // reset requests per client IP, answered 429; zero: unlimited
+	TokenPerIP    Rate          // link checks and completions per client IP; zero: unlimited
+	TokenGlobal   Rate          // link checks and completions in all; zero: unlimited
+	MailGlobal    Rate          // mails sent in all; over it, mail waits in the queue; zero: unlimited
+	MailPerDomain Rate          // mails sent per recipient domain, likewise; zero: unlimited
+	QueueMax      int           // live jobs at most; beyond, new requests are dropped (silently to the client); zero: unlimited
+	MaxAttempts   int           // mail delivery attempts before a job is given up; default 8, at most 30
+	WasntMeTTL    time.Duration // how long "this wasn't me" links work; default 7 days, 1h…30 days
+	Hooks         Hooks         // webhooks to the app; nil: none
+	HookAttempts  int           // webhook delivery attempts before one is given up; default MaxAttempts, at most 30
+	Workers       int           // concurrent mail workers; default 2
+	HashSlots     int           // concurrent hashes and strength checks; default NumCPU-1 (at least 1)
+	// RunHash runs f, a hash or a strength check, holding one of the HashSlots, and returns
+	// when it has: main runs it on low-priority threads (internal/lowprio) so that hashing
+	// gives way to the proxied traffic. Nil: f runs on the calling goroutine.
+	RunHash        func(f func())
 	JobTimeout     time.Duration // how long one job (lookup, send) may take; default 45s
 	Drain          time.Duration // how long jobs in hand may still run once Run's context is done; default 10s
 	DeadRetention  time.Duration // how long given-up jobs are kept for operators; default 7 days
@@ -268,7 +272,7 @@ func New(o Options) (*Service, error) {
 	if o.HashSlots == 0 {
 		// One CPU stays free for proxied traffic while completions queue (BENCHMARKS.md:
 		// proxied p99 during 200 completions fell from 385 to 159 ms on 2 CPUs).
-		o.HashSlots = max(1, runtime.NumCPU()-1)
+		o.HashSlots = DefaultHashSlots()
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = DefaultPollInterval
@@ -298,6 +302,9 @@ func New(o Options) (*Service, error) {
 		MailGlobal: o.MailGlobal, MailPerDomain: o.MailPerDomain, QueueMax: o.QueueMax, Mail: o.Mail})
 	return s, nil
 }
+
+// DefaultHashSlots is Options.HashSlots' default: one CPU stays free for proxied traffic.
+func DefaultHashSlots() int { return max(1, runtime.NumCPU()-1) }
 
 // Tunables are the settings a running Service can change without a restart (SIGHUP).
 type Tunables struct {

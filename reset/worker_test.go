@@ -266,3 +266,22 @@ func TestRunStopsWithinDrain(t *testing.T) {
 		t.Errorf("job after shutdown = %+v, want it rescheduled with the attempt counted", jobs)
 	}
 }
+
+// The hash and the strength check run through Options.RunHash, each holding a slot, so that
+// main can put them on low-priority threads.
+func TestHashingRunsThroughRunHash(t *testing.T) {
+	var calls atomic.Int64
+	f := newFixture(t, func(o *reset.Options) {
+		o.RunHash = func(work func()) { calls.Add(1); work() }
+	})
+	raw := f.link(t)
+	if _, err := f.svc.CompleteReset(context.Background(), raw, "a brand new secret", "a brand new secret", "192.0.2.1"); err != nil {
+		t.Fatalf("CompleteReset = %v", err)
+	}
+	if got := f.users.Hash("1"); got != "test$a brand new secret" {
+		t.Errorf("stored hash = %q", got)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("RunHash ran %d times, want 2 (the strength check, then the hash)", n)
+	}
+}

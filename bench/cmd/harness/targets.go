@@ -226,7 +226,7 @@ func resetgateConfig(dataDir, listen, upstream, admin, usersDB string, o rgOptio
 	fmt.Fprintf(&b, "\n[users]\ndriver = \"sqlite\"\ndsn    = %q\n", "file:"+usersDB)
 	b.WriteString("\n[mail]\ntransport = \"outbox\"\nfrom      = \"Bench <no-reply@example.com>\"\n")
 	if o.unlimited {
-		b.WriteString("\n[limits]                               # off, to measure the raw request path\nper_email    = \"0\"\nper_ip       = \"0\"\ntoken_per_ip = \"0\"\ntoken_global = \"0\"\n")
+		b.WriteString("\n[limits]                               # off, to measure the raw request path\nper_email    = \"0\"\nper_ip       = \"0\"\ntoken_per_ip = \"0\"\ntoken_global = \"0\"\nmail_global  = \"0\"\nmail_per_domain = \"0\"\n")
 	}
 	fmt.Fprintf(&b, "\n[admin]\nlisten = %q\n", admin)
 	return b.String()
