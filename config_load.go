@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"resetgate/internal/levenshtein"
 )
 
 // Problem is one thing wrong with a config file.
@@ -197,7 +199,7 @@ func suggest(key string) string {
 		if i := strings.LastIndexByte(known, '.'); i >= 0 {
 			kt, kl = known[:i+1], known[i+1:]
 		}
-		d := editDistance(strings.ToLower(strings.ReplaceAll(last, "-", "_")), kl)
+		d := levenshtein.Distance(strings.ToLower(strings.ReplaceAll(last, "-", "_")), kl)
 		if kt != table {
 			d++ // the right name in the wrong table is a likely mistake too
 		}
@@ -209,27 +211,6 @@ func suggest(key string) string {
 		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
 	return ""
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // knownKeys lists every dotted key of [Config], read from its toml tags, for "did you mean".

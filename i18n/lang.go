@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
+
+	"resetgate/internal/levenshtein"
 )
 
 // Lang is one language's catalogue. Its methods are safe for concurrent use.
@@ -137,7 +139,7 @@ func braces(set map[string]bool) string {
 func nearest(key string, src *file) string {
 	best, dist := "", 4
 	for k := range src.msgs {
-		if d := distance(key, k); d < dist {
+		if d := levenshtein.Distance(key, k); d < dist {
 			best, dist = k, d
 		}
 	}
@@ -145,27 +147,6 @@ func nearest(key string, src *file) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // lookup returns the message for key with the plural form for count n (when it has forms).
