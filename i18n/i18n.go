@@ -4,8 +4,9 @@
 //
 // It sits beside the domain, not in it: package reset sees a catalogue only through its small
 // reset.Language and reset.Languages interfaces, package web and main use it directly, and it
-// imports nothing of ours but internal/levenshtein (for "did you mean"). Catalogues are TOML files, one per language, embedded from
-// messages/ and overridable key by key from a directory (config: [ui] messages_dir).
+// imports nothing of ours but internal/levenshtein (for "did you mean"). Catalogues are TOML
+// files, one per language, embedded from messages/ and overridable key by key from a
+// directory (config: [ui] messages_dir).
 package i18n
 
 import (
