@@ -44,6 +44,21 @@ listen = %q
 `, echoApp(t).URL, filepath.Join(dir, "data"), users.driver, users.dsn, freeAddr(t)) + admin
 }
 
+// runReachable runs a server with reachableConfig. Its admin port is chosen free then bound
+// by the server, so another process may take it in between: then it tries another.
+func runReachable(t *testing.T, dir string, users legacyDB, admin string) *instance {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		rg, err := tryConfig(t, dir, reachableConfig(t, dir, users, admin), nil)
+		if err == nil {
+			return rg
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+	}
+}
+
 // writeToken writes the admin token to a file and returns its path.
 func writeToken(t *testing.T, token string) string {
 	t.Helper()
@@ -214,8 +229,7 @@ func TestAdminAPIActions(t *testing.T) {
 func TestCommandsUseRunningServer(t *testing.T) {
 	users := sqliteUsers(t, "old-password-1")
 	dir := t.TempDir()
-	cfg := reachableConfig(t, dir, users, fmt.Sprintf("token_file = %q\n", writeToken(t, testAdminToken)))
-	rg := runConfig(t, dir, cfg, nil)
+	rg := runReachable(t, dir, users, fmt.Sprintf("token_file = %q\n", writeToken(t, testAdminToken)))
 	path := filepath.Join(dir, "config.toml")
 
 	code, out, errOut := cli(t, env(), "", "send-link", "-config", path, "alice@example.com")
@@ -241,6 +255,11 @@ func TestCommandsUseRunningServer(t *testing.T) {
 	}
 
 	// A command with another token is refused, and says what to fix.
+	written, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := string(written)
 	other := strings.Replace(cfg, writeTokenPathOf(cfg), writeToken(t, strings.Repeat("z", 40)), 1)
 	otherPath := filepath.Join(t.TempDir(), "config.toml")
 	if err := os.WriteFile(otherPath, []byte(other), 0o600); err != nil {
@@ -296,7 +315,7 @@ func auditEvents(t *testing.T, out string) []string {
 func TestCommandsExplainAPIOff(t *testing.T) {
 	users := sqliteUsers(t, "old-password-1")
 	dir := t.TempDir()
-	runConfig(t, dir, reachableConfig(t, dir, users, ""), nil)
+	runReachable(t, dir, users, "")
 	code, _, errOut := cli(t, env(), "", "tokens", "-config", filepath.Join(dir, "config.toml"), "list")
 	if code == 0 || !strings.Contains(errOut, "admin API is off") || !strings.Contains(errOut, "token_env or token_file") {
 		t.Errorf("tokens list with the server holding bolt and no token = %d %q", code, errOut)

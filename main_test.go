@@ -165,6 +165,16 @@ listen = "127.0.0.1:0"
 // in-process through run(), with env as the environment.
 func runConfig(t *testing.T, dir, cfg string, env map[string]string) *instance {
 	t.Helper()
+	inst, err := tryConfig(t, dir, cfg, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+// tryConfig is runConfig that returns the error of a server that exits before it listens.
+func tryConfig(t *testing.T, dir, cfg string, env map[string]string) (*instance, error) {
+	t.Helper()
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -175,27 +185,45 @@ func runConfig(t *testing.T, dir, cfg string, env map[string]string) *instance {
 		inst.done <- run(ctx, []string{"resetgate", "serve", "-config", path}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, inst.log)
 	}()
 	t.Cleanup(func() { inst.stop(t) })
-	inst.base = "http://" + inst.waitAddr(t, "resetgate listening")
-	inst.admin = "http://" + inst.waitAddr(t, "admin listening")
-	return inst
+	for _, w := range []struct {
+		addr *string
+		msg  string
+	}{{&inst.base, "resetgate listening"}, {&inst.admin, "admin listening"}} {
+		addr, err := inst.tryAddr(w.msg)
+		if err != nil {
+			return nil, err
+		}
+		*w.addr = "http://" + addr
+	}
+	return inst, nil
 }
 
 func (in *instance) waitAddr(t *testing.T, msg string) string {
 	t.Helper()
+	addr, err := in.tryAddr(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// tryAddr waits for the log line msg and returns its addr; an error if the server exits
+// first (it then needs no stopping) or does not log it within 20 s.
+func (in *instance) tryAddr(msg string) (string, error) {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-in.done:
-			t.Fatalf("resetgate exited early: %v\n%s", err, in.log.String())
+			in.cancel = nil // nothing left to stop
+			return "", fmt.Errorf("resetgate exited early: %v\n%s", err, in.log.String())
 		default:
 		}
 		if lines := in.log.logLines(msg); len(lines) > 0 {
-			return lines[0]["addr"].(string)
+			return lines[0]["addr"].(string), nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("resetgate did not log %q:\n%s", msg, in.log.String())
-	return ""
+	return "", fmt.Errorf("resetgate did not log %q:\n%s", msg, in.log.String())
 }
 
 func (in *instance) stop(t *testing.T) {
