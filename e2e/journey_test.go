@@ -363,8 +363,11 @@ func (j *journey) signOut(ctx context.Context) error {
 // submission may leave them filled, depending on the page).
 func (j *journey) fillPasswords(ctx context.Context, pw string) error {
 	for _, sel := range []string{"#password", "#password2"} {
+		// Emptied through the property, not chromedp.Clear: Clear sets the value attribute,
+		// and the attributeModified event it causes races with SendKeys' unlocked read of
+		// the node's attributes (chromedp v0.23.0 query.go; a data race seen in CI).
 		if err := chromedp.Do(ctx,
-			chromedp.Clear(chromedp.CSS(sel)),
+			chromedp.Evaluate[chromedp.Void](fmt.Sprintf("document.querySelector(%q).value = ''", sel)),
 			chromedp.SendKeys(chromedp.CSS(sel), pw),
 		); err != nil {
 			return err
