@@ -68,7 +68,11 @@ func TestSlowBodiesAreCut(t *testing.T) {
 		}
 	})
 	wg.Wait()
-	// The app's handler got its request and saw it end: no worker is still waiting on it.
+	// The app's handler got its request and saw it end: no worker is still waiting on it. The
+	// proxy cuts the client first and the app's read fails just after, so wait for the record.
+	for deadline := time.Now().Add(10 * time.Second); len(w.up.requests()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, r := range w.up.requests() {
 		if r.URI == "/app/upload" && len(r.Body) >= 1000 {
 			t.Errorf("the app received the whole trickled body")
