@@ -156,18 +156,9 @@ func RenderSnippet(src, url, text string) ([]byte, error) {
 func (in *Injector) Matches(path string) bool { return in.paths[path] }
 
 // Rewrite returns page with the snippet inserted after the anchor element, or an error saying
-// why the page must stay as it is. The link's text is Options.Text or Texts[""]; see
-// [Injector.RewriteFor] for a language's.
+// why the page must stay as it is. The link's text is Options.Text or Texts[""];
+// ModifyResponse picks a language's.
 func (in *Injector) Rewrite(page []byte) ([]byte, error) { return in.rewrite(page, in.snippet) }
-
-// RewriteFor is [Injector.Rewrite] with the link's text in language tag (Options.Texts).
-func (in *Injector) RewriteFor(page []byte, tag string) ([]byte, error) {
-	snippet, ok := in.snippets[tag]
-	if !ok {
-		snippet = in.snippet
-	}
-	return in.rewrite(page, snippet)
-}
 
 func (in *Injector) rewrite(page, snippet []byte) ([]byte, error) {
 	if int64(len(page)) > in.maxBytes {

@@ -11,7 +11,6 @@ package i18n
 
 import (
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -173,9 +172,6 @@ type LoadError struct{ Problems []string }
 func (e *LoadError) Error() string {
 	return "i18n: " + strings.Join(e.Problems, "\n  ")
 }
-
-// ErrNoKey is what [Lang.Lookup] reports for a key no catalogue has.
-var ErrNoKey = errors.New("i18n: no such message")
 
 // Default returns the default language.
 func (c *Catalog) Default() *Lang { return c.def }

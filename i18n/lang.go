@@ -171,12 +171,6 @@ func (l *Lang) lookup(key string, n int, counted bool) string {
 	return e.forms["other"]
 }
 
-// Has reports whether the language or its fallback has key.
-func (l *Lang) Has(key string) bool {
-	_, ok := l.msgs[key]
-	return ok || (l.fallback != nil && l.fallback.Has(key))
-}
-
 // Text returns message key with its placeholders filled from args, given as name, value
 // pairs: Text("sent.valid", "duration", 2*time.Hour). A value is a string, an int (the one
 // named "n" picks the plural form), a [time.Duration] or a [time.Time], written the

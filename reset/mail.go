@@ -173,9 +173,6 @@ func LoadMailTemplates(dir fs.FS, langs Languages) (*MailTemplates, error) {
 	return mt, nil
 }
 
-// Languages returns the languages the templates write mails in.
-func (mt *MailTemplates) Languages() Languages { return mt.langs }
-
 // render builds the message kind ("reset" or "changed") to the address to, in d.L, with the
 // templates for d.L's language where there are any.
 func (mt *MailTemplates) render(kind, to string, d MailData) (Message, error) {
