@@ -307,5 +307,9 @@ func goBenchRuns(quick bool) []goBenchRun {
 		{[]string{"test", "-run=^$", "-bench=Serial|Parallel", "-benchmem", "-benchtime=" + bt, "-cpu=2", "./reset/bolt/"}, "queue write and rate limits, fsynced"},
 		{[]string{"test", "-run=^$", "-bench=Hash/(werkzeug|argon2id|bcrypt)$", "-benchmem", "-benchtime=" + bt, "./reset/passhash/"}, "one new hash at the default cost"},
 		{[]string{"test", "-run=^$", "-bench=.", "-benchmem", "-benchtime=" + bt, "./reset/strength/"}, "password strength check"},
+		// Issue 17, item 4: what the features cost where they apply and where they do not, in the
+		// same run as the rest. Wrap mode has no benchmark of its own yet.
+		{[]string{"test", "-run=^$", "-bench=ModifyResponse", "-benchmem", "-benchtime=" + bt, "./apphtml/"}, "sign-in link injection: other path, sign-in page"},
+		{[]string{"test", "-run=^$", "-bench=TrackedProxy", "-benchmem", "-benchtime=" + bt, "."}, "session tracking: plain proxy, no session cookie, session cookie"},
 	}
 }
