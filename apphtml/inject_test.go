@@ -42,7 +42,7 @@ func mustInjector(t testing.TB, o apphtml.Options) *apphtml.Injector {
 	return in
 }
 
-func readFile(t *testing.T, name string) []byte {
+func readFile(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {

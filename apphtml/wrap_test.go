@@ -28,7 +28,7 @@ type app struct {
 	last    atomic.Pointer[http.Request]
 }
 
-func newApp(t *testing.T, page []byte) *app {
+func newApp(t testing.TB, page []byte) *app {
 	t.Helper()
 	a := &app{}
 	a.set(page, "text/html; charset=utf-8", http.StatusOK)
@@ -67,7 +67,7 @@ func (l *logs) Handle(_ context.Context, r slog.Record) error {
 func (l *logs) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *logs) WithGroup(string) slog.Handler      { return l }
 
-func newWrapper(t *testing.T, a *app, path, selector string, l *logs) *Wrapper {
+func newWrapper(t testing.TB, a *app, path, selector string, l *logs) *Wrapper {
 	t.Helper()
 	u, _ := url.Parse(a.srv.URL + path)
 	o := WrapOptions{URL: u, Host: "app.example.com", Header: http.Header{"X-Forwarded-Proto": {"https"}}, Selector: selector}

@@ -308,8 +308,8 @@ func goBenchRuns(quick bool) []goBenchRun {
 		{[]string{"test", "-run=^$", "-bench=Hash/(werkzeug|argon2id|bcrypt)$", "-benchmem", "-benchtime=" + bt, "./reset/passhash/"}, "one new hash at the default cost"},
 		{[]string{"test", "-run=^$", "-bench=.", "-benchmem", "-benchtime=" + bt, "./reset/strength/"}, "password strength check"},
 		// Issue 17, item 4: what the features cost where they apply and where they do not, in the
-		// same run as the rest. Wrap mode has no benchmark of its own yet.
-		{[]string{"test", "-run=^$", "-bench=ModifyResponse", "-benchmem", "-benchtime=" + bt, "./apphtml/"}, "sign-in link injection: other path, sign-in page"},
+		// same run as the rest.
+		{[]string{"test", "-run=^$", "-bench=ModifyResponse|WrapFrame", "-benchmem", "-benchtime=" + bt, "./apphtml/"}, "sign-in link injection (other path, sign-in page) and a wrapped page's frame"},
 		{[]string{"test", "-run=^$", "-bench=TrackedProxy", "-benchmem", "-benchtime=" + bt, "."}, "session tracking: plain proxy, no session cookie, session cookie"},
 	}
 }
