@@ -307,7 +307,7 @@ func goBenchRuns(quick bool) []goBenchRun {
 		{[]string{"test", "-run=^$", "-bench=Serial|Parallel", "-benchmem", "-benchtime=" + bt, "-cpu=2", "./reset/bolt/"}, "queue write and rate limits, fsynced"},
 		{[]string{"test", "-run=^$", "-bench=Hash/(werkzeug|argon2id|bcrypt)$", "-benchmem", "-benchtime=" + bt, "./reset/passhash/"}, "one new hash at the default cost"},
 		{[]string{"test", "-run=^$", "-bench=.", "-benchmem", "-benchtime=" + bt, "./reset/strength/"}, "password strength check"},
-		// Issue 17, item 4: what the features cost where they apply and where they do not, in the
+		// What the features cost where they apply and where they do not, measured in the
 		// same run as the rest.
 		{[]string{"test", "-run=^$", "-bench=ModifyResponse|WrapFrame", "-benchmem", "-benchtime=" + bt, "./apphtml/"}, "sign-in link injection (other path, sign-in page) and a wrapped page's frame"},
 		{[]string{"test", "-run=^$", "-bench=TrackedProxy", "-benchmem", "-benchtime=" + bt, "."}, "session tracking: plain proxy, no session cookie, session cookie"},
