@@ -10,9 +10,10 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/scrypt"
+
+	"resetgate/reset/passhash/internal/argon2"
 )
 
 // bcryptMax is bcrypt's key limit: PHP, Python, passlib and htpasswd silently use only the
@@ -178,10 +179,11 @@ func (f argon2Format) describe() Info {
 func (f argon2Format) maxPassword() int { return MaxPasswordBytes }
 
 func (f argon2Format) key(password, salt []byte) []byte {
+	variant := argon2.Argon2id
 	if f.variant == "argon2i" {
-		return argon2.Key(password, salt, f.time, f.memory, f.threads, uint32(f.keyLen))
+		variant = argon2.Argon2i
 	}
-	return argon2.IDKey(password, salt, f.time, f.memory, f.threads, uint32(f.keyLen))
+	return argon2.Key(password, salt, argon2.Params{Variant: variant, Time: f.time, Memory: f.memory, Threads: f.threads, KeyLen: uint32(f.keyLen)})
 }
 
 func (f argon2Format) hash(password []byte) (string, error) {
