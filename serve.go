@@ -175,7 +175,8 @@ func serve(ctx context.Context, cfg *Config, getenv func(string) string, log *sl
 	}
 	log.Info("resetgate listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "upstream", cfg.Upstream,
 		"prefix", cfg.Prefix, "store", cfg.Store.Backend, "users", a.users.Describe(), "mail", cfg.Mail.Transport, "version", version)
-	defer a.watchDependencies(ctx)() // warns of what will not work, in the background (startup.go)
+	// In the background: warns of what will not work, then lets go of start-up's pages.
+	defer a.watchDependencies(ctx, startupSettled)()
 
 	var serveErr error
 	select {

@@ -6,7 +6,24 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"resetgate/internal/pageout"
 )
+
+// startupSettled is what serve does once start-up is over; tests replace it.
+var startupSettled = releaseStartupPages
+
+// releaseStartupPages hands back the pages of the executable that start-up read (package
+// pageout, issue 17): after newApp's checks, the listeners' start and the first round of
+// dependency checks, which run code (the SQL driver's, the mail client's) that serving reaches
+// only when a password is reset. Pages serving needs fault back in from the page cache.
+func releaseStartupPages(log *slog.Logger) {
+	if n, err := pageout.Executable(); err != nil {
+		log.Debug("executable pages kept resident", "err", err)
+	} else {
+		log.Debug("executable pages released after start-up", "mapped_bytes", n)
+	}
+}
 
 // dependency is something serve needs that can be unreachable while it runs, with what stops
 // working for users while it is.
@@ -39,9 +56,9 @@ const startupCheckTimeout = 30 * time.Second
 // watchDependencies checks every dependency in the background, so that serve says at start-up
 // what will not work instead of staying silent until a user's mail fails (issue 19): one
 // warning per failing dependency, naming it, what it breaks and why; then one line when it
-// answers again. It never delays the listeners. The returned stop ends the watch and waits for
-// it.
-func (a *app) watchDependencies(ctx context.Context) (stop func()) {
+// answers again. It never delays the listeners. Once every dependency has been checked once,
+// it calls settled, if not nil. The returned stop ends the watch and waits for it.
+func (a *app) watchDependencies(ctx context.Context, settled func(*slog.Logger)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	timing := recheck
 	deps := a.dependencies()
@@ -55,6 +72,9 @@ func (a *app) watchDependencies(ctx context.Context) (stop func()) {
 		first.Wait()
 		if ctx.Err() == nil && failing.Load() == 0 {
 			a.log.Info("start-up checks passed: database, store, upstream and mail answer")
+		}
+		if settled != nil && ctx.Err() == nil {
+			settled(a.log)
 		}
 	})
 	return func() {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ func mustServe(t *testing.T, path string) *instance {
 // TestServeSaysWhatWillNotWork is issue 19's sixth report: serve started without a word when
 // the mail server was unreachable, and the first sign was a user's mail failing.
 func TestServeSaysWhatWillNotWork(t *testing.T) {
+	settled := watchSettled(t)
 	saved := recheck
 	recheck = backoff{first: 20 * time.Millisecond, max: 100 * time.Millisecond, giveUp: time.Hour}
 	t.Cleanup(func() { recheck = saved }) // runs after serve has stopped (cleanups run last first)
@@ -60,12 +63,46 @@ func TestServeSaysWhatWillNotWork(t *testing.T) {
 	if n := len(rg.log.logLines("start-up checks passed: database, store, upstream and mail answer")); n != 0 {
 		t.Errorf("start-up checks passed, with the mail server down")
 	}
+	// Start-up is over once every dependency was checked once, answering or not.
+	if n := settled(); n != 1 {
+		t.Errorf("start-up settled %d times, want once", n)
+	}
+}
+
+// watchSettled counts serve's calls of startupSettled, and still releases the pages.
+func watchSettled(t *testing.T) (calls func() int) {
+	var mu sync.Mutex
+	n := 0
+	saved := startupSettled
+	startupSettled = func(log *slog.Logger) {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		saved(log)
+	}
+	t.Cleanup(func() { startupSettled = saved })
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
 }
 
 func TestServeStartupChecksPass(t *testing.T) {
+	settled := watchSettled(t)
 	users := sqliteUsers(t, "old-password-1")
 	rg := mustServe(t, writeConfig(t, users, echoApp(t).URL, ""))
 	rg.log.waitLog(t, "start-up checks passed: database, store, upstream and mail answer", 1)
+	// The pages go after the checks' line; it is the same goroutine's next step.
+	deadline := time.Now().Add(5 * time.Second)
+	for settled() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := settled(); n != 1 {
+		t.Errorf("start-up settled %d times, want once", n)
+	}
+	// Serving goes on after the executable's pages were released.
+	newBrowser(t, rg.base).expect("GET", "/pwreset", "", 200, "")
 	if lines := rg.log.logLines("dependency unavailable"); len(lines) != 0 {
 		t.Errorf("warnings with every dependency up: %v", lines)
 	}
