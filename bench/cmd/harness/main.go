@@ -530,7 +530,11 @@ func run(ctx context.Context, o options) error {
 	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
 		return err
 	}
-	logf("wrote %s (%s)", o.out, res.finished.Sub(res.started).Round(time.Second))
+	svg := chartSVG(res.chartRows(), res.chartSubtitle())
+	if err := os.WriteFile(chartPath(o.out), []byte(svg), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s and %s (%s)", o.out, chartPath(o.out), res.finished.Sub(res.started).Round(time.Second))
 	return nil
 }
 
