@@ -1,7 +1,7 @@
 // Package strength judges new passwords: it implements [reset.PasswordChecker] with a list of
-// the most common passwords embedded in the binary and the zxcvbn strength estimator
-// (github.com/trustelem/zxcvbn), which also penalises the user's e-mail address and name and the
-// service's own words (SECURITY.md RQ-PWD-06).
+// the most common passwords embedded in the binary and zxcvbn's strength estimator (package
+// guesses, our implementation of it), which also penalises the user's e-mail address and name
+// and the service's own words (SECURITY.md RQ-PWD-06).
 //
 // It sits beside the domain like any adapter: package main builds a [Checker] and hands it to
 // the reset service, which checks length and the equality of the two fields itself. There are no
@@ -15,9 +15,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn/match"
-
 	"resetgate/reset"
+	"resetgate/reset/strength/guesses"
 )
 
 // DefaultMinScore is the zxcvbn score resetgate requires unless configured otherwise: 3 is
@@ -125,19 +124,19 @@ func (c *Checker) reasons(password string, u reset.User) []string {
 
 	var reasons []string
 	est := estimateStrength(scored, inputs)
-	if est.score < c.minScore {
+	if est.Score < c.minScore {
 		reasons = append(reasons, msgWeak)
 	}
 	// zxcvbn gives the user's words a low rank, but adds a factor per piece, so "aliceexample2024"
 	// still reaches score 3. An attacker who targets this account knows those words: judge what
 	// is left without them.
 	if rest, found := strip(scored, words); found != 0 {
-		if len(rest) == 0 || estimateStrength(rest, inputs).score < c.minScore {
+		if len(rest) == 0 || estimateStrength(rest, inputs).Score < c.minScore {
 			reasons = append(reasons, found.reasons()...)
 		}
 	}
-	if est.score < c.minScore {
-		if h := hint(est.seq); h != "" {
+	if est.Score < c.minScore {
+		if h := hint(est.Sequence); h != "" {
 			reasons = append(reasons, h)
 		}
 	}
@@ -274,8 +273,8 @@ func strip(password string, words []word) (string, kinds) {
 
 // hint explains the longest pattern in a guessable password's zxcvbn sequence, or returns "".
 // The user's own words are left out: their reasons come from [strip].
-func hint(seq []*match.Match) string {
-	var longest *match.Match
+func hint(seq []*guesses.Match) string {
+	var longest *guesses.Match
 	for _, m := range seq {
 		if m.Pattern == "bruteforce" || m.DictionaryName == "user_inputs" {
 			continue
