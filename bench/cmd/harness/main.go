@@ -102,7 +102,7 @@ func cmdRun(args []string) error {
 	fs.IntVar(&o.postRounds, "post-rounds", 4, "rounds of POST /pwreset (known, unknown) runs")
 	fs.DurationVar(&o.postDur, "post-d", 4*time.Second, "wrk duration of each POST /pwreset run")
 	fs.IntVar(&o.completions, "completions", 200, "concurrent password completions per hash scheme")
-	fs.StringVar(&o.only, "only", "", "comma-separated targets to run (direct, bare, nginx, caddy, resetgate, resetgate-logoff); default all available")
+	fs.StringVar(&o.only, "only", "", "comma-separated targets to run (direct, bare, nginx, caddy, resetgate, resetgate-logoff, resetgate-features); default all available")
 	fs.StringVar(&o.tools, "tools", "", "directory holding caddy (default bench/.tools under the module root)")
 	skip := fs.String("skip", "", "comma-separated phases to skip: "+strings.Join(phases, ", "))
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, configs, profiles)")
@@ -342,6 +342,15 @@ func run(ctx context.Context, o options) error {
 	if want("resetgate-logoff") {
 		if err := add(startResetgate(e, rgOptions{key: "resetgate-logoff", label: "resetgate, access_log = \"off\"", accessLog: "off"})); err != nil {
 			return err
+		}
+	}
+	if want("resetgate-features") {
+		t, err := startResetgate(e, rgOptions{key: "resetgate-features", label: "resetgate, injection + tracking + wrap on", features: true})
+		if err := add(t, err); err != nil {
+			return err
+		}
+		if err := checkFeatures(ctx, t); err != nil {
+			return fmt.Errorf("resetgate-features: %w", err)
 		}
 	}
 	for i, v := range splitList(o.variants) {

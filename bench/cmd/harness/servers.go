@@ -23,6 +23,7 @@ import (
 // The upstream's routes. Each proxy forwards them unchanged.
 const (
 	pathPage   = "/page"   // 2 KiB of HTML with Content-Length: the headline request
+	pathLogin  = "/login"  // a sign-in page: resetgate-features injects, tracks and wraps it
 	pathMiB    = "/1m"     // 1 MiB with Content-Length
 	pathStream = "/stream" // ?n=bytes of the deterministic stream, with Content-Length
 	pathSink   = "/sink"   // reads the whole body, answers {"bytes":n,"sha256":…}
@@ -84,6 +85,15 @@ func upstreamHandler() http.Handler {
 			h[k] = v
 		}
 		w.Write(page)
+	})
+	mux.HandleFunc(pathLogin, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			http.SetCookie(w, &http.Cookie{Name: "session", Value: "bench-session", Path: "/", HttpOnly: true})
+			http.Redirect(w, r, pathPage, http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, loginPage)
 	})
 	mux.HandleFunc("GET "+pathMiB, func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -250,3 +260,14 @@ type memStats struct {
 	TotalAlloc uint64 `json:"total_alloc"`
 	NumGC      uint64 `json:"num_gc"`
 }
+
+// loginPage is the upstream's sign-in page: a form with a password field, where link
+// injection puts its link, inside the <main> that wrap mode fills.
+const loginPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head>
+<body><header><a href="/">Legacy app</a></header>
+<main><h1>Sign in</h1>
+<form method="post" action="/login"><label>E-mail <input name="email" type="email"></label>
+<label>Password <input name="password" type="password"></label><button>Sign in</button></form>
+</main><footer>Legacy app</footer></body></html>
+`

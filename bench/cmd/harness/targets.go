@@ -209,7 +209,11 @@ type rgOptions struct {
 	accessLog string // "" keeps the default ("all")
 	unlimited bool   // [limits] all "0": to measure the raw POST /pwreset path
 	profiled  bool   // the build with the pprof overlay
-	extraEnv  []string
+	// features configures link injection, session tracking and wrap mode on the upstream's
+	// sign-in page (pathLogin), so that every other request passes by all three (issue 17,
+	// item 4: what they cost where they do not apply).
+	features bool
+	extraEnv []string
 }
 
 // resetgateConfig writes the config the bench runs resetgate with: the required keys, the
@@ -227,6 +231,10 @@ func resetgateConfig(dataDir, listen, upstream, admin, usersDB string, o rgOptio
 	b.WriteString("\n[mail]\ntransport = \"outbox\"\nfrom      = \"Bench <no-reply@example.com>\"\n")
 	if o.unlimited {
 		b.WriteString("\n[limits]                               # off, to measure the raw request path\nper_email    = \"0\"\nper_ip       = \"0\"\ntoken_per_ip = \"0\"\ntoken_global = \"0\"\nmail_global  = \"0\"\nmail_per_domain = \"0\"\n")
+	}
+	if o.features {
+		fmt.Fprintf(&b, "\n[app]                                  # sign-in: link injection and session tracking\nlogin_path      = %q\nsession_cookies = [\"session\"]\n", pathLogin)
+		fmt.Fprintf(&b, "\n[ui]\nwrap_path = %q                     # the reset pages inside the app's sign-in page\n", pathLogin)
 	}
 	fmt.Fprintf(&b, "\n[admin]\nlisten = %q\n", admin)
 	return b.String()

@@ -64,6 +64,9 @@ func (res *results) verdicts() []verdict {
 	}
 	if has("resetgate") && len(res.samples) > 0 {
 		v = append(v, verdict{"Stretch: ≤ 40 µs CPU per request", f(rg.cpu, 1) + " µs", status(rg.cpu <= 40)})
+		if fv, ok := res.featuresVerdict(); ok {
+			v = append(v, fv)
+		}
 		if has("nginx") {
 			v = append(v, verdict{"Ratio to nginx (report how far it moved; issue: 56/18 ≈ 3.1× for the bare proxy)", fmt.Sprintf("**%s×** nginx's %s µs", f(rg.cpuXNginx, 2), f(summarizeLoad(res.samples, "page", "nginx").cpu, 1)), "reported"})
 		}
