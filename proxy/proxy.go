@@ -56,7 +56,10 @@ type Options struct {
 	// Logger receives one record per failed upstream exchange. Nil discards.
 	Logger *slog.Logger
 	// Transport carries requests to the upstream. Nil means [NewTransport]'s tuned
-	// *http.Transport, owned by the Proxy and closed by [Proxy.Close].
+	// *http.Transport, owned by the Proxy and closed by [Proxy.Close], with GET and HEAD
+	// requests without a body to a plain-HTTP upstream sent on the calling goroutine over a
+	// pool of its own (direct.go): the same bytes on the wire, without the Transport's
+	// per-request hand-offs between goroutines.
 	Transport http.RoundTripper
 	// DropCookies names cookies removed from the Cookie header before it goes upstream:
 	// resetgate's own session cookie is set with Path=/, so browsers send it with every
@@ -176,7 +179,7 @@ func New(o Options) (*Proxy, error) {
 		}
 	}
 	if p.transport == nil {
-		p.transport = NewTransport()
+		p.transport = newDirectTransport(NewTransport())
 	}
 	p.rp = httputil.ReverseProxy{
 		Rewrite:        p.rewrite,

@@ -22,7 +22,9 @@ import (
 //   - MaxIdleConns / MaxIdleConnsPerHost: 128. The default of 2 per host means that with 64
 //     concurrent clients, 62 upstream connections are closed after every burst and reopened
 //     on the next, costing a handshake per request and piling up TIME_WAIT sockets. The
-//     pool only grows to the peak concurrency actually seen.
+//     pool only grows to the peak concurrency actually seen. The Proxy's direct path for
+//     body-less GET and HEAD (direct.go) keeps a pool of its own with the same bound, so an
+//     app sees up to twice as many idle keep-alive connections under mixed traffic.
 //   - MaxConnsPerHost: 0 (no cap). Long polls and streams each hold a connection; a cap
 //     would queue unrelated requests behind them.
 //   - IdleConnTimeout: 1 s. Under load connections are never idle that long, so pooling is
