@@ -43,6 +43,8 @@ func main() {
 			err = cmdUpstream(os.Args[2:])
 		case "bare":
 			err = cmdBare(os.Args[2:])
+		case "contend":
+			err = cmdContend(os.Args[2:])
 		default:
 			err = cmdRun(os.Args[1:])
 		}
@@ -509,7 +511,7 @@ func run(ctx context.Context, o options) error {
 			if err != nil {
 				return err
 			}
-			if err := runCompletions(ctx, res, ct, o.completions, envv); err != nil {
+			if err := runCompletions(ctx, e, res, ct, o.completions, envv); err != nil {
 				res.problems = append(res.problems, "completions: "+err.Error())
 				logf("completions: %v", err)
 			}
@@ -561,7 +563,7 @@ func splitList(s string) []string {
 // completes n links at once per scheme. For argon2id, the memory-hard scheme, a burst of a
 // tenth as many runs first: if hashing is bounded, the peak RSS with n in flight is no higher
 // than with n/10. envv names the instance's environment, for the report ("" for none).
-func runCompletions(ctx context.Context, res *results, t *target, n int, envv string) error {
+func runCompletions(ctx context.Context, e *env, res *results, t *target, n int, envv string) error {
 	small := max(2, n/10)
 	type batch struct {
 		prefix, scheme string
@@ -586,6 +588,17 @@ func runCompletions(ctx context.Context, res *results, t *target, n int, envv st
 	lat, errs := pr.stop()
 	idle := summarize(lat, errs)
 	logf("probe, idle: p50 %s p99 %s (%d requests)", dur(idle.p50), dur(idle.p99), idle.n)
+	floors := map[string]probeStats{}
+	if envv == "" {
+		for _, b := range batches {
+			fl, err := contentionFloor(ctx, e, t, b.scheme, every)
+			if err != nil {
+				return err
+			}
+			floors[b.scheme] = fl
+			logf("probe beside a separate nice-19 %s process: p50 %s p99 %s (%s× idle p99)", b.scheme, dur(fl.p50), dur(fl.p99), f(float64(fl.p99)/float64(idle.p99), 1))
+		}
+	}
 	for _, b := range batches {
 		rest := links[b.scheme]
 		for _, k := range b.sizes {
@@ -594,7 +607,7 @@ func runCompletions(ctx context.Context, res *results, t *target, n int, envv st
 				return err
 			}
 			rest = rest[k:]
-			c.env, c.idle = envv, idle
+			c.env, c.idle, c.floor = envv, idle, floors[b.scheme]
 			res.complete = append(res.complete, c)
 			logf("%d completions (%s %s): %d ok in %s = %.1f/s; hash mean %s; probe p99 %s; RSS peak %s (+%s); failures %v",
 				c.n, c.scheme, envv, c.ok, c.elapsed.Round(time.Millisecond), c.rate(), c.hashMean.Round(time.Millisecond), dur(c.probe.p99),

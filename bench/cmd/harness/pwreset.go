@@ -296,6 +296,7 @@ type completionResult struct {
 	scheme    string
 	env       string     // the instance's extra environment, "" for none
 	idle      probeStats // the probe before the completions, on the same instance
+	floor     probeStats // the probe beside a separate nice-19 process hashing the same scheme (contend.go); zero if not measured
 	n, ok     int
 	failures  map[string]int
 	elapsed   time.Duration

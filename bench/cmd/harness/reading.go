@@ -3,9 +3,10 @@ package main
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"strings"
 	"time"
+
+	"resetgate/reset"
 )
 
 // writeReading is the short reading of the numbers, generated from them so that it cannot
@@ -63,7 +64,7 @@ func writeReading(b *strings.Builder, res *results) {
 			env = ", " + c.env
 		}
 		w("- **Completions (%s%s):** %s/s with %d in flight; each hash takes %s in resetgate, so the %d-slot semaphore allows at most %s/s. The proxied probe's p99 went from %s idle to %s (%s×); RSS grew by %s.\n",
-			c.scheme, env, f(c.rate(), 1), c.n, c.hashMean.Round(time.Millisecond), runtime.NumCPU(), f(float64(runtime.NumCPU())/c.hashMean.Seconds(), 1),
+			c.scheme, env, f(c.rate(), 1), c.n, c.hashMean.Round(time.Millisecond), reset.DefaultHashSlots(), f(float64(reset.DefaultHashSlots())/c.hashMean.Seconds(), 1),
 			dur(c.idle.p99), dur(c.probe.p99), f(float64(c.probe.p99)/float64(c.idle.p99), 1), mibKB(max(c.growthKB(), 1)))
 	}
 	for _, p := range res.profiles {

@@ -5,10 +5,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"resetgate/reset"
 )
 
 // median of the finite values; NaN when there are none.
@@ -282,12 +283,12 @@ func writeReport(res *results) string {
 		w("Links are issued through `POST /pwreset` (and read from the outbox log), then a burst of completions starts at once, each as a browser does it: `GET {link}` (303 + session cookie), `POST /pwreset/new` with a strong password (303 → /pwreset/done). For argon2id a burst of a tenth the size runs first, so that the peaks can be compared. ")
 		w("The accounts' current hashes are werkzeug `pbkdf2:sha256:600000` (resetgate's fallback default) or argon2id `m=19456,t=2,p=1` (OWASP's); in the default `hash = \"auto\"` each new hash is written with the same parameters. ")
 		w("Meanwhile a probe sends `GET /page` through the same resetgate every 5 ms (open loop), to see whether proxied traffic stays responsive; its idle baseline is taken on the same instance just before (5 s).\n\n")
-		w("| scheme | completed | failed | wall time | completions/s | mean hash (in resetgate) | bound: %d slots ÷ mean hash | POST p50 | POST p99 | CPU ms per completion | proxied probe p50 / p99 (idle); p50 / p99 / max (during) (× idle p99) | peak RSS (growth) |\n", runtime.NumCPU())
+		w("| scheme | completed | failed | wall time | completions/s | mean hash (in resetgate) | bound: %d slots ÷ mean hash | POST p50 | POST p99 | CPU ms per completion | proxied probe p50 / p99 (idle); p50 / p99 / max (during) (× idle p99) | peak RSS (growth) |\n", reset.DefaultHashSlots())
 		w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range res.complete {
 			bound := math.NaN()
 			if c.hashMean > 0 {
-				bound = float64(runtime.NumCPU()) / c.hashMean.Seconds()
+				bound = float64(reset.DefaultHashSlots()) / c.hashMean.Seconds()
 			}
 			fails := 0
 			for _, n := range c.failures {
@@ -304,8 +305,8 @@ func writeReport(res *results) string {
 				w("\nFailures (%s): %d × %s\n", c.scheme, n, why)
 			}
 		}
-		w("\nWhat bounds the rate: each completion hashes once, under a semaphore of NumCPU = %d slots (`reset.Options.HashSlots`; passhash has its own of GOMAXPROCS), so completions/s ≤ slots ÷ hash time; the rest of a completion (zxcvbn check, token claim, SQLite write, bolt writes, session cookie) runs outside the semaphore and, for the passwords used here, is small beside the hash (see the analysis for long passwords). ", runtime.NumCPU())
-		w("The hashes take every CPU while they run, so the proxied probe competes with them for CPU; the semaphore keeps that at NumCPU hashes, however many completions are in flight.\n\n")
+		w("\nWhat bounds the rate: each completion checks the password's strength and hashes it under a semaphore of `reset.DefaultHashSlots()` = %d slots (CPUs − 1: one stays free for proxied traffic), so completions/s ≤ slots ÷ hash time; the rest of a completion (token claim, SQLite write, bolt writes, session cookie) runs outside it and is small beside the hash. ", reset.DefaultHashSlots())
+		w("The hashes run on threads at the lowest priority (nice 19), with one more Go P per slot while anything hashes, so the proxied probe's threads win the CPU; for what the probe still loses, the targets table gives beside each verdict what the same hashing costs the probe from a process of its own (`harness contend`, nice 19), which shares nothing with resetgate but the machine.\n\n")
 	}
 
 	if len(res.profiles) > 0 {

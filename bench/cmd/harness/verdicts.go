@@ -110,7 +110,7 @@ func (res *results) verdicts() []verdict {
 		}
 		lim := 3 * c.idle.p99
 		v = append(v, verdict{fmt.Sprintf("%d concurrent completions (%s): proxied p99 < 3× idle p99", c.n, c.scheme),
-			fmt.Sprintf("%s vs idle %s (%s×)", dur(c.probe.p99), dur(c.idle.p99), f(float64(c.probe.p99)/float64(c.idle.p99), 1)), status(c.probe.p99 < lim && c.probe.errs == 0)})
+			fmt.Sprintf("%s vs idle %s (%s×)%s", dur(c.probe.p99), dur(c.idle.p99), f(float64(c.probe.p99)/float64(c.idle.p99), 1), floorNote(c)), status(c.probe.p99 < lim && c.probe.errs == 0)})
 	}
 	// Bounded memory: the peak with n argon2id completions in flight is no higher than with
 	// n/10 (plus 16 MiB of slack), i.e. it does not grow with the number in flight.
@@ -133,4 +133,13 @@ func (res *results) verdicts() []verdict {
 			status(large.peak() <= small.peak()+16<<10)})
 	}
 	return v
+}
+
+// floorNote is what the same hashing costs the probe from a process of its own (contend.go),
+// for the completions' verdicts.
+func floorNote(c completionResult) string {
+	if c.floor.n == 0 || c.idle.p99 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; beside a separate nice-19 %s process instead: %s (%s×)", c.scheme, dur(c.floor.p99), f(float64(c.floor.p99)/float64(c.idle.p99), 1))
 }
