@@ -59,8 +59,9 @@ func (res *results) chartSubtitle() string {
 
 // Chart geometry, in SVG user units.
 const (
-	chartLabelW = 250 // the targets' names
-	chartPanelW = 300 // each panel's bars
+	chartLabelW = 300 // the targets' names
+	chartPanelW = 300 // each panel: the longest bar and its value
+	chartValueW = 80  // of the panel, kept for the value written after the bar
 	chartGap    = 40  // between the panels
 	chartRowH   = 26
 	chartTop    = 58 // title and panel headings
@@ -72,7 +73,7 @@ const (
 // (no script, no external font or style) so that GitHub and any browser render it as an image,
 // and it carries a <title> and <desc> for screen readers.
 func chartSVG(rows []chartRow, subtitle string) string {
-	width := chartLabelW + 2*chartPanelW + chartGap + 70
+	width := chartLabelW + 2*chartPanelW + chartGap + 10
 	height := chartTop + len(rows)*chartRowH + chartBottom
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
@@ -108,7 +109,7 @@ func chartSVG(rows []chartRow, subtitle string) string {
 				w(`<text x="%d" y="%d" fill="#555555">not measured</text>`+"\n", x0, y+17)
 				continue
 			}
-			bar := math.Max(1, v/peak*chartPanelW)
+			bar := math.Max(1, v/peak*(chartPanelW-chartValueW))
 			fill := "#9aa5b1"
 			if r.ours {
 				fill = "#1f6feb"
@@ -131,7 +132,7 @@ func chartSVG(rows []chartRow, subtitle string) string {
 
 // chartLabel shortens a target's label to fit the name column.
 func chartLabel(s string) string {
-	const most = 34
+	const most = 36
 	if r := []rune(s); len(r) > most {
 		return string(r[:most-1]) + "…"
 	}

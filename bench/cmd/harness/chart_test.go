@@ -47,7 +47,8 @@ func TestChartSVG(t *testing.T) {
 		}
 	}
 	// CPU: 40, 10, 20 against the panel's width; RSS: 10 and 20 (nginx's is missing).
-	want := []float64{chartPanelW, chartPanelW / 4, chartPanelW / 2, chartPanelW / 2, chartPanelW}
+	const full = chartPanelW - chartValueW
+	want := []float64{full, full / 4, full / 2, full / 2, full}
 	if len(widths) != len(want) {
 		t.Fatalf("%d bars %v, want %d", len(widths), widths, len(want))
 	}
