@@ -264,3 +264,15 @@ func TestBuildsLikeTheMakefile(t *testing.T) {
 		t.Errorf("shippedBuildFlags = %q, want the Makefile's -trimpath -ldflags \"-s -w\"", got)
 	}
 }
+
+func TestRoundOrderRotates(t *testing.T) {
+	ts := []*target{{key: "a"}, {key: "b"}, {key: "c"}}
+	for r, want := range map[int]string{1: "a, b, c", 2: "b, c, a", 3: "c, a, b", 4: "a, b, c"} {
+		if got := keys(roundOrder(ts, r)); got != want {
+			t.Errorf("round %d: %s, want %s", r, got, want)
+		}
+	}
+	if keys(ts) != "a, b, c" {
+		t.Errorf("roundOrder changed its argument: %s", keys(ts))
+	}
+}

@@ -93,13 +93,15 @@ func measureLoad(ctx context.Context, lc loadConfig, t *target, sc scenario) (lo
 	return s, nil
 }
 
-// runRounds runs every scenario against every target, round after round in the same order
-// (A B C … A B C …), so that drift on the shared machine hits all targets alike.
+// runRounds runs every scenario against every target, round after round, so that drift on
+// the shared machine hits all targets alike. Each round starts one target later than the last
+// (A B C, B C A, C A B, …): a target that always ran right after the same other one would carry
+// whatever that one left behind (sockets in TIME_WAIT, a warm or cold cache) in every round.
 func runRounds(ctx context.Context, lc loadConfig, targets []*target, scenarios []scenario, logf func(string, ...any)) ([]loadSample, error) {
 	var out []loadSample
 	for r := 1; r <= lc.rounds; r++ {
 		for _, sc := range scenarios {
-			for _, t := range targets {
+			for _, t := range roundOrder(targets, r) {
 				s, err := measureLoad(ctx, lc, t, sc)
 				if err != nil {
 					return out, fmt.Errorf("round %d, %s, %s: %w", r, t.key, sc.key, err)
@@ -112,6 +114,15 @@ func runRounds(ctx context.Context, lc loadConfig, targets []*target, scenarios 
 		}
 	}
 	return out, nil
+}
+
+// roundOrder is the targets in round r's order (r from 1): rotated by r−1.
+func roundOrder(targets []*target, r int) []*target {
+	if len(targets) == 0 {
+		return nil
+	}
+	k := (r - 1) % len(targets)
+	return append(append([]*target(nil), targets[k:]...), targets[:k]...)
 }
 
 // memRow is one target's memory: idle, peak under the load rounds, and per transfer.

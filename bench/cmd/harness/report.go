@@ -189,7 +189,7 @@ func writeReport(res *results) string {
 			w("The harness's own Go client sends `GET %s` at a fixed %d requests/s for %s per target and round (right after the closed-loop page run), over at most %d keep-alive connections; each latency counts from the moment the request was due, so a target that falls behind pays for its queue. ", sc.path, sc.rate, sc.dur, o.conns)
 			w("At this moderate load nobody is saturated, so the latency added by the proxy is visible rather than each target's queueing at its own maximum. ")
 		} else {
-			w("`wrk %s` per target and round, after a %s warm-up run; targets interleaved (%s), %d rounds. ", strings.Join(wrkArgs(o.threads, o.conns, sc.dur, "", "http://127.0.0.1:$PORT"+sc.path), " "), o.warmup, keys(res.targets), o.rounds)
+			w("`wrk %s` per target and round, after a %s warm-up run; targets interleaved (%s, each round starting one target later), %d rounds. ", strings.Join(wrkArgs(o.threads, o.conns, sc.dur, "", "http://127.0.0.1:$PORT"+sc.path), " "), o.warmup, keys(res.targets), o.rounds)
 		}
 		w("CPU is the proxy's user+system time (all its processes) over the measured run divided by the requests wrk completed; allocations from the Go runtime's counters (resetgate's `/metrics`, the bare proxy's admin endpoint).\n\n")
 		w("| target | req/s | × direct | × bare | p50 | p99 | p99 − direct | CPU µs/req (min–max) | × bare | × nginx | × Caddy | allocs/req | bytes/req |\n")
