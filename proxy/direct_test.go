@@ -13,46 +13,29 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // rawApp is an upstream that answers each request on a connection with answer(n), n counting
 // the requests on that connection from 0, written byte for byte. It records the raw bytes of
-// every request head and counts connections.
+// every request head and counts connections (scriptedApp's conns).
 type rawApp struct {
-	ln      net.Listener
+	*scriptedApp
 	answer  func(n int, req *http.Request) string
 	closeAt func(n int) bool // close the connection after answering request n
-	conns   atomic.Int32
 	mu      sync.Mutex
 	heads   []string
 }
 
 func newRawApp(t *testing.T, answer func(n int, req *http.Request) string) *rawApp {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &rawApp{ln: ln, answer: answer, closeAt: func(int) bool { return false }}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			a.conns.Add(1)
-			go a.serve(c)
-		}
-	}()
+	a := &rawApp{answer: answer, closeAt: func(int) bool { return false }}
+	a.scriptedApp = newScriptedApp(t, func(_ int32, c net.Conn, _ *bufio.Reader) { a.serve(c) })
 	return a
 }
 
 func (a *rawApp) serve(c net.Conn) {
-	defer c.Close()
 	var head bytes.Buffer
 	br := bufio.NewReader(io.TeeReader(c, &head))
 	for n := 0; ; n++ {
@@ -70,8 +53,6 @@ func (a *rawApp) serve(c net.Conn) {
 		}
 	}
 }
-
-func (a *rawApp) url() string { return "http://" + a.ln.Addr().String() }
 
 func ok(body string) string {
 	return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
@@ -236,24 +217,12 @@ func TestDirectBoundsTheHead(t *testing.T) {
 }
 
 func TestDirectIsCancelledByItsContext(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() { // accepts and never answers
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	// An app that reads the request and never answers.
+	app := newScriptedApp(t, func(_ int32, _ net.Conn, br *bufio.Reader) { io.Copy(io.Discard, br) })
 	tr := testTransport(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+ln.Addr().String()+"/", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", app.url()+"/", nil)
 	if _, err := tr.RoundTrip(req); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("RoundTrip to an app that never answers = %v, want the context's deadline", err)
 	}

@@ -21,14 +21,15 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"resetgate/reset/strength/internal/zxcvbnsrc"
 )
 
-const module = "github.com/trustelem/zxcvbn"
+const module = zxcvbnsrc.Module
 
 func main() {
 	log.SetFlags(0)
@@ -37,18 +38,11 @@ func main() {
 	out := flag.String("o", "common.txt", "output file")
 	flag.Parse()
 
-	dir, version, err := moduleDir()
+	src, err := zxcvbnsrc.Open()
 	if err != nil {
 		log.Fatal(err)
 	}
-	license, err := os.ReadFile(filepath.Join(dir, "LICENSE.txt"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	// The embedded list is redistributed inside our binary: stop if the terms ever change.
-	if !bytes.Contains(license, []byte("Permission is hereby granted, free of charge")) {
-		log.Fatalf("%s %s: LICENSE.txt is no longer the MIT license; review it before regenerating", module, version)
-	}
+	dir, version := src.Dir, src.Version
 	words, err := top(filepath.Join(dir, "data", "passwords.txt"), *n)
 	if err != nil {
 		log.Fatal(err)
@@ -67,22 +61,6 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("wrote %d passwords to %s", len(words), *out)
-}
-
-// moduleDir asks the go command where the required version of the module sits in the module
-// cache, so the list always matches the zxcvbn version the checker scores with.
-func moduleDir() (dir, version string, err error) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}\t{{.Version}}", module)
-	cmd.Stderr = os.Stderr
-	b, err := cmd.Output()
-	if err != nil {
-		return "", "", fmt.Errorf("go list -m %s: %w", module, err)
-	}
-	dir, version, ok := strings.Cut(strings.TrimSpace(string(b)), "\t")
-	if !ok || dir == "" {
-		return "", "", fmt.Errorf("go list -m %s: module not in the module cache (run go mod download %s)", module, module)
-	}
-	return dir, version, nil
 }
 
 // top returns the first n passwords of a "password count" frequency file, lowercased,

@@ -94,35 +94,12 @@ func uint32At(s string, i int) uint32 {
 }
 
 // narrow returns the part [lo', hi') of [lo, hi) whose words start with prefix, given that all
-// words in [lo, hi) start with prefix[:known]. Both ends are found by binary search.
-func (l wordList) narrow(lo, hi int, prefix string, known int) (int, int) {
-	// First word >= prefix.
-	a, b := lo, hi
-	for a < b {
-		m := int(uint(a+b) >> 1)
-		if l.word(m)[known:] < prefix[known:] {
-			a = m + 1
-		} else {
-			b = m
-		}
-	}
-	lo = a
-	// First word that does not start with prefix.
-	b = hi
-	for a < b {
-		m := int(uint(a+b) >> 1)
-		if strings.HasPrefix(l.word(m)[known:], prefix[known:]) {
-			a = m + 1
-		} else {
-			b = m
-		}
-	}
-	return lo, a
-}
-
-// narrowBytes is [wordList.narrow] for a prefix held in a byte slice.
-func (l wordList) narrowBytes(lo, hi int, prefix []byte, known int) (int, int) {
+// words in [lo, hi) start with prefix[:known]. Both ends are found by binary search. The prefix
+// may be a string or a byte slice (the l33t matcher builds its candidates in a buffer); the
+// conversions below are only compared, so neither allocates.
+func narrow[P ~string | ~[]byte](l *wordList, lo, hi int, prefix P, known int) (int, int) {
 	rest := prefix[known:]
+	// First word >= prefix.
 	a, b := lo, hi
 	for a < b {
 		m := int(uint(a+b) >> 1)
@@ -133,6 +110,7 @@ func (l wordList) narrowBytes(lo, hi int, prefix []byte, known int) (int, int) {
 		}
 	}
 	lo = a
+	// First word that does not start with prefix.
 	b = hi
 	for a < b {
 		m := int(uint(a+b) >> 1)

@@ -37,7 +37,7 @@ func scan(runes []rune, lists []wordList, found func(i, j int, word string, list
 			lo, hi, known := 0, l.n, 0
 			for j := i; j < len(runes) && lo < hi; j++ {
 				prefix := low.s[low.at[i]:low.at[j+1]]
-				lo, hi = l.narrow(lo, hi, prefix, known)
+				lo, hi = narrow(l, lo, hi, prefix, known)
 				known = len(prefix)
 				if lo < hi && l.word(lo) == prefix {
 					found(i, j, prefix, l, l.rank(lo))
@@ -191,7 +191,7 @@ func (w *l33tWalk) step(j, lo, hi int, tables []uint64, read []byte) {
 	known := len(w.prefix)
 	w.prefix = append(w.prefix, read...)
 	defer func() { w.prefix = w.prefix[:known] }()
-	lo, hi = w.list.narrowBytes(lo, hi, w.prefix, known)
+	lo, hi = narrow(w.list, lo, hi, w.prefix, known)
 	if lo >= hi {
 		return
 	}

@@ -91,11 +91,7 @@ func uppercaseVariations(token string) float64 {
 	case n >= 2 && upper == 1 && (first || last), lower == 0:
 		return 2
 	}
-	v := 0.0
-	for i := 1; i <= min(upper, lower); i++ {
-		v += choose(upper+lower, i)
-	}
-	return v
+	return mixes(upper, lower)
 }
 
 // l33tVariations is, for each substitution in m, the ways to substitute some of the letters:
@@ -122,11 +118,18 @@ func l33tVariations(m *Match) float64 {
 			v *= 2
 			continue
 		}
-		p := 0.0
-		for i := 1; i <= min(s, u); i++ {
-			p += choose(s+u, i)
-		}
-		v *= p
+		v *= mixes(s, u)
+	}
+	return v
+}
+
+// mixes is how many ways there are to put up to min(a, b) of one kind among a+b characters
+// of two kinds: C(a+b, 1) + … + C(a+b, min(a, b)). zxcvbn counts capitals among letters,
+// substituted among unsubstituted letters and shifted among unshifted keys this way.
+func mixes(a, b int) float64 {
+	v := 0.0
+	for i := 1; i <= min(a, b); i++ {
+		v += choose(a+b, i)
 	}
 	return v
 }
@@ -150,11 +153,7 @@ func spatialGuesses(m *Match, runes int) float64 {
 		if u == 0 {
 			return g * 2
 		}
-		v := 0.0
-		for i := 1; i <= min(s, u); i++ {
-			v += choose(s+u, i)
-		}
-		g *= v
+		g *= mixes(s, u)
 	}
 	return g
 }

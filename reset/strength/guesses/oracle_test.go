@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	"github.com/trustelem/zxcvbn"
 	"github.com/trustelem/zxcvbn/match"
 	"github.com/trustelem/zxcvbn/matching"
+
+	"resetgate/reset/strength/internal/zxcvbnsrc"
 )
 
 // TestOracle checks Of against github.com/trustelem/zxcvbn, the library it replaces, on a corpus
@@ -168,11 +169,11 @@ func oracleCorpus(t *testing.T) []string {
 
 // zxcvbnTestdata returns the passwords of the library's own test data.
 func zxcvbnTestdata(t *testing.T) []string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/trustelem/zxcvbn").Output()
+	mod, err := zxcvbnsrc.Open()
 	if err != nil {
-		t.Fatalf("go list -m github.com/trustelem/zxcvbn: %v", err)
+		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "testdata", "output.json"))
+	b, err := os.ReadFile(filepath.Join(mod.Dir, "testdata", "output.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

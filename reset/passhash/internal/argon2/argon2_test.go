@@ -167,3 +167,13 @@ func BenchmarkKey(b *testing.B) {
 		}
 	})
 }
+
+// kept is how many buffers, and how many bytes of blocks, the pool holds.
+func (p *pool) kept() (buffers int, bytes int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.free {
+		bytes += int64(cap(b.blocks)) * 1024
+	}
+	return len(p.free), bytes
+}

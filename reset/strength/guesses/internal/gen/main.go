@@ -26,7 +26,6 @@ import (
 	"go/format"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -34,9 +33,11 @@ import (
 
 	"github.com/trustelem/zxcvbn/adjacency"
 	"github.com/trustelem/zxcvbn/frequency"
+
+	"resetgate/reset/strength/internal/zxcvbnsrc"
 )
 
-const module = "github.com/trustelem/zxcvbn"
+const module = zxcvbnsrc.Module
 
 // graphNames are the keyboards zxcvbn's spatial matcher walks, in its order.
 var graphNames = []string{"qwerty", "dvorak", "keypad", "mac_keypad"}
@@ -52,18 +53,11 @@ func main() {
 	dir := flag.String("dir", ".", "the package directory to write into")
 	flag.Parse()
 
-	modDir, version, err := moduleDir()
+	mod, err := zxcvbnsrc.Open()
 	if err != nil {
 		log.Fatal(err)
 	}
-	license, err := os.ReadFile(filepath.Join(modDir, "LICENSE.txt"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	// The data is redistributed inside our binary: stop if the terms ever change.
-	if !bytes.Contains(license, []byte("Permission is hereby granted, free of charge")) {
-		log.Fatalf("%s %s: LICENSE.txt is no longer the MIT license; review it before regenerating", module, version)
-	}
+	version, license := mod.Version, mod.License
 
 	var blob bytes.Buffer
 	var layout bytes.Buffer
@@ -189,20 +183,4 @@ func camel(s string) string {
 		parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
 	}
 	return strings.Join(parts, "")
-}
-
-// moduleDir asks the go command where the required version of the module sits in the module
-// cache, so that the licence read is that of the data generated.
-func moduleDir() (dir, version string, err error) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}\t{{.Version}}", module)
-	cmd.Stderr = os.Stderr
-	b, err := cmd.Output()
-	if err != nil {
-		return "", "", fmt.Errorf("go list -m %s: %w", module, err)
-	}
-	dir, version, ok := strings.Cut(strings.TrimSpace(string(b)), "\t")
-	if !ok || dir == "" {
-		return "", "", fmt.Errorf("go list -m %s: module not in the module cache (run go mod download %s)", module, module)
-	}
-	return dir, version, nil
 }
