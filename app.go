@@ -16,6 +16,7 @@ import (
 
 	"resetgate/apphtml"
 	"resetgate/i18n"
+	"resetgate/internal/admission"
 	"resetgate/internal/asynclog"
 	"resetgate/internal/clientip"
 	"resetgate/proxy"
@@ -40,23 +41,24 @@ type mailer interface {
 // app is resetgate wired from a Config: the adapters, the service and the HTTP handlers. Only
 // this file knows the concrete types.
 type app struct {
-	cfg      *Config
-	langs    *i18n.Catalog // [ui] languages, default_language, messages_dir
-	hashPool *hashPool     // the hashes and strength checks, on low-priority threads
-	log      *slog.Logger
-	store    reset.Store
-	users    userStore
-	mailer   mailer
-	svc      *reset.Service
-	proxy    *proxy.Proxy
-	tracker  *tracking.Tracker // nil: session tracking is off
-	web      *web.Handler
-	wrap     *apphtml.Wrapper // [ui] wrap mode; nil when off
-	metrics  *metrics
-	abuse    AbuseConfig // the [abuse] settings of the guard in use (changed on SIGHUP)
-	health   *health
-	ips      *clientip.Resolver
-	handler  http.Handler // the public listener's handler: access log and metrics around web
+	cfg       *Config
+	langs     *i18n.Catalog // [ui] languages, default_language, messages_dir
+	hashPool  *hashPool     // the hashes and strength checks, on low-priority threads
+	pagesGate *pagesGate    // how many of resetgate's own pages are served at once
+	log       *slog.Logger
+	store     reset.Store
+	users     userStore
+	mailer    mailer
+	svc       *reset.Service
+	proxy     *proxy.Proxy
+	tracker   *tracking.Tracker // nil: session tracking is off
+	web       *web.Handler
+	wrap      *apphtml.Wrapper // [ui] wrap mode; nil when off
+	metrics   *metrics
+	abuse     AbuseConfig // the [abuse] settings of the guard in use (changed on SIGHUP)
+	health    *health
+	ips       *clientip.Resolver
+	handler   http.Handler // the public listener's handler: access log and metrics around web
 
 	inflight    sync.WaitGroup   // requests being handled, for shutdown
 	accessQueue *asynclog.Logger // the access log's writer; nil when it is synchronous
@@ -185,6 +187,8 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		sessions = a.store
 	}
 	a.hashPool = startHashPool(getenv, log)
+	a.pagesGate = newPagesGate(cfg.Limits.PagesInFlight, log)
+	a.metrics.reg.MustRegister(a.pagesGate.collectors()...)
 	a.svc, err = reset.New(reset.Options{
 		RunHash: a.hashPool.run(), Sessions: sessions, SessionMaxAge: cfg.App.SessionMaxAge.Duration,
 		Users: a.users, Store: a.store, Mailer: a.mailer, Hashers: hashers, Mail: mail,
@@ -201,7 +205,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 		QueueMax: cfg.Limits.QueueMax, Drain: cfg.drain(), MaxAttempts: cfg.Mail.MaxAttempts, Logger: log,
 		AuditKeep: cfg.Admin.auditKeep(), AuditRetention: cfg.Admin.AuditRetention.Duration,
 		WasntMeTTL: cfg.Reset.WasntMeTTL.Duration, Hooks: hooks, HookAttempts: cfg.Hooks.MaxAttempts,
-		Observe: a.observe, ObserveHashing: a.metrics.observeHashing,
+		Observe: a.observe, ObserveHashing: a.metrics.observeHashing, Waiting: admission.Leave,
 	})
 	if err != nil {
 		return nil, err
@@ -259,7 +263,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	wo := web.Options{
 		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: upstream,
 		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, SignInURL: cfg.signInURL(), Templates: pages, Logger: log,
-		Challenge: guard, Languages: a.langs,
+		Challenge: guard, Languages: a.langs, Gate: a.pagesGate,
 
 		Brand: cfg.brand(), LogoURL: cfg.UI.LogoURL, AccentColor: cfg.UI.AccentColor, Stylesheets: cfg.UI.Stylesheets,
 	}

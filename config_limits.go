@@ -15,6 +15,7 @@ type LimitsConfig struct {
 	QueueMax       int      `toml:"queue_max"`
 	MailGlobal     string   `toml:"mail_global"`
 	MailPerDomain  string   `toml:"mail_per_domain"`
+	PagesInFlight  int      `toml:"pages_in_flight"`
 }
 
 // validate checks [limits] and returns the parsed rates by dotted key.
@@ -31,6 +32,9 @@ func (l *LimitsConfig) validate(bad complain) map[string]reset.Rate {
 	}
 	if l.QueueMax < 0 {
 		bad("limits.queue_max", "must not be negative (0 means no bound, which lets a flood grow the state file)")
+	}
+	if l.PagesInFlight < 0 {
+		bad("limits.pages_in_flight", "must not be negative (0 means the default, %d per CPU and at least %d)", pagesPerCPU, pagesMin)
 	}
 	if _, err := clientip.New(l.TrustedProxies); err != nil {
 		bad("limits.trusted_proxies", "%v", err)

@@ -339,6 +339,7 @@ func structuralChanges(old, new *Config) []string {
 		{"app", fmt.Sprint(old.App), fmt.Sprint(new.App)},
 		{"reset.templates_dir", old.Reset.TemplatesDir, new.Reset.TemplatesDir},
 		{"limits.trusted_proxies", fmt.Sprint(old.Limits.TrustedProxies), fmt.Sprint(new.Limits.TrustedProxies)},
+		{"limits.pages_in_flight", old.Limits.PagesInFlight, new.Limits.PagesInFlight},
 		{"store", fmt.Sprint(old.Store), fmt.Sprint(new.Store)}, {"admin.listen", old.Admin.Listen, new.Admin.Listen},
 		{"proxy", fmt.Sprint(old.Proxy), fmt.Sprint(new.Proxy)}, {"ui", fmt.Sprint(old.UI.settings()), fmt.Sprint(new.UI.settings())},
 		{"reset.wasnt_me_ttl", old.Reset.WasntMeTTL, new.Reset.WasntMeTTL},

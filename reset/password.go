@@ -90,6 +90,7 @@ func (s *Service) HashSlots() (busy, total int) { return len(s.hashSem), cap(s.h
 
 // withSlot runs f holding one of the HashSlots, or returns ctx's error if none frees up first.
 func (s *Service) withSlot(ctx context.Context, f func()) error {
+	s.waiting(ctx)
 	select {
 	case s.hashSem <- struct{}{}:
 	case <-ctx.Done():
@@ -102,4 +103,12 @@ func (s *Service) withSlot(ctx context.Context, f func()) error {
 		f()
 	}
 	return nil
+}
+
+// waiting tells Options.Waiting that the request is about to wait for something other than a
+// CPU.
+func (s *Service) waiting(ctx context.Context) {
+	if s.o.Waiting != nil {
+		s.o.Waiting(ctx)
+	}
 }

@@ -24,6 +24,7 @@ func (s *Service) RequestReset(ctx context.Context, email, clientIP string) erro
 		s.log.InfoContext(ctx, "reset requested", "event", "reset.request", "ip", clientIP, "outcome", "malformed")
 		return err
 	}
+	s.waiting(ctx) // from here on the store's writes: waits for the disk or the network
 	now := s.now()
 	if !tun.PerIP.Unlimited() {
 		ok, retry, err := s.store.Allow(ctx, "req-ip:"+limitKey(clientIP), tun.PerIP.N, tun.PerIP.Per, now)

@@ -1,6 +1,7 @@
 package reset
 
 import (
+	"context"
 	"crypto/cipher"
 	"errors"
 	"fmt"
@@ -90,7 +91,12 @@ type Options struct {
 	// RunHash runs f, a hash or a strength check, holding one of the HashSlots, and returns
 	// when it has: main runs it on low-priority threads (internal/lowprio) so that hashing
 	// gives way to the proxied traffic. Nil: f runs on the calling goroutine.
-	RunHash        func(f func())
+	RunHash func(f func())
+	// Waiting, if set, is called with a request's context when the request starts to wait
+	// for something other than a CPU: one of the HashSlots, or the store's writes of a reset
+	// request. main gives back there the request's place among the pages served at once
+	// (internal/admission), so that those waits hold nobody else up.
+	Waiting        func(ctx context.Context)
 	JobTimeout     time.Duration // how long one job (lookup, send) may take; default 45s
 	Drain          time.Duration // how long jobs in hand may still run once Run's context is done; default 10s
 	DeadRetention  time.Duration // how long given-up jobs are kept for operators; default 7 days

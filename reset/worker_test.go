@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -283,5 +284,39 @@ func TestHashingRunsThroughRunHash(t *testing.T) {
 	}
 	if n := calls.Load(); n != 2 {
 		t.Errorf("RunHash ran %d times, want 2 (the strength check, then the hash)", n)
+	}
+}
+
+// Options.Waiting hears of each wait for something other than a CPU, with the request's own
+// context and before the wait: a reset request before the store's writes, a completion before
+// each hash slot (the strength check, then the hash).
+func TestWaitingHearsOfEachWait(t *testing.T) {
+	type key struct{}
+	var calls []string
+	var f *fixture
+	f = newFixture(t, func(o *reset.Options) {
+		o.Waiting = func(ctx context.Context) {
+			what, _ := ctx.Value(key{}).(string)
+			busy, _ := f.svc.HashSlots()
+			calls = append(calls, fmt.Sprintf("%s: %d jobs, %d slots busy", what, len(mustJobs(t, f)), busy))
+		}
+	})
+	ctx := context.WithValue(context.Background(), key{}, "request")
+	if err := f.svc.RequestReset(ctx, "alice@example.com", "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	f.drain()
+	sent := f.mailer.Sent()
+	if len(sent) != 1 {
+		t.Fatalf("mails sent = %d, want 1", len(sent))
+	}
+	raw := sent[0].Link[strings.LastIndexByte(sent[0].Link, '/')+1:]
+	ctx = context.WithValue(context.Background(), key{}, "completion")
+	if _, err := f.svc.CompleteReset(ctx, raw, "a brand new secret", "a brand new secret", "192.0.2.1"); err != nil {
+		t.Fatalf("CompleteReset = %v", err)
+	}
+	want := []string{"request: 0 jobs, 0 slots busy", "completion: 0 jobs, 0 slots busy", "completion: 0 jobs, 0 slots busy"}
+	if fmt.Sprint(calls) != fmt.Sprint(want) {
+		t.Errorf("Waiting heard\n%q\nwant\n%q", calls, want)
 	}
 }

@@ -89,6 +89,9 @@ type Options struct {
 	// before the request reaches the Service (issue 16, finding 9). Nil: never. It can be
 	// replaced while serving with [Handler.SetChallenge].
 	Challenge *challenge.Guard
+	// Gate, when set, bounds how many of the pages' requests are served at once (see [Gate]);
+	// the stylesheets and scripts pass by. Nil: no bound.
+	Gate Gate
 }
 
 // Handler dispatches by path, before any router: the reset area to resetgate's pages,
@@ -216,7 +219,7 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("web: public URL origin: %w", err)
 	}
 	cop.SetDenyHandler(h.handleError(http.StatusForbidden))
-	h.app = PageLimits.Handler(h.headers(limitBody(cop.Handler(h.withLanguage(r)))))
+	h.app = PageLimits.Handler(h.headers(limitBody(cop.Handler(h.withLanguage(h.admit(r))))))
 	h.refused = PageLimits.Handler(h.headers(h.withLanguage(h.handleError(http.StatusNotFound))))
 	return h, nil
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"resetgate/internal/admission"
+)
+
+// pagesWait is how long one of resetgate's pages may wait for its turn before it is answered
+// 503 with Retry-After: each page takes about a millisecond once in, and the completions that
+// wait for a hash slot have left the gate, so only a flood waits this long.
+const pagesWait = 10 * time.Second
+
+// pagesPerCPU and pagesMin make [limits] pages_in_flight's default: few places, so that a
+// burst of links opened at once leaves the proxied traffic a short run queue (issue 17: with
+// 200 argon2id completions on 2 CPUs the probe's p99 was 5–6× idle without the gate, 3–4× with
+// 16 places, 1.6–3× with 4). The request form's store writes do not hold a place
+// (reset.Options.Waiting), so its group commits stay as large as the clients make them.
+const (
+	pagesPerCPU = 2
+	pagesMin    = 4
+)
+
+// pagesGate is the gate in front of resetgate's pages (web.Options.Gate): internal/admission,
+// plus a warning, at most once a minute, while it turns pages away.
+type pagesGate struct {
+	*admission.Gate
+	log    *slog.Logger
+	warned atomic.Int64 // unix nanoseconds of the last warning
+}
+
+func newPagesGate(n int, log *slog.Logger) *pagesGate {
+	if n == 0 {
+		n = max(pagesMin, pagesPerCPU*startProcs)
+	}
+	return &pagesGate{Gate: admission.New(n, pagesWait), log: log}
+}
+
+func (g *pagesGate) Enter(ctx context.Context) (context.Context, func(), error) {
+	c, done, err := g.Gate.Enter(ctx)
+	if errors.Is(err, admission.ErrBusy) {
+		now, last := time.Now().UnixNano(), g.warned.Load()
+		if now-last >= int64(time.Minute) && g.warned.CompareAndSwap(last, now) {
+			_, waiting, places, away := g.Stats()
+			g.log.Warn("resetgate's pages are turning requests away (503): every place stayed taken for "+pagesWait.String()+"; a flood, or [limits] pages_in_flight is too low",
+				"event", "pages_busy", "places", places, "waiting", waiting, "turned_away", away)
+		}
+	}
+	return c, done, err
+}
+
+// collectors are the gate's metrics.
+func (g *pagesGate) collectors() []prometheus.Collector {
+	stat := func(pick func(inside, waiting, places int, away uint64) float64) func() float64 {
+		return func() float64 { return pick(g.Stats()) }
+	}
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "resetgate_pages_in_flight",
+			Help: "resetgate's own pages being served right now; at resetgate_pages_places, more wait their turn.",
+		}, stat(func(in, _, _ int, _ uint64) float64 { return float64(in) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "resetgate_pages_places",
+			Help: "How many of resetgate's own pages may be served at once ([limits] pages_in_flight).",
+		}, stat(func(_, _, n int, _ uint64) float64 { return float64(n) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "resetgate_pages_waiting",
+			Help: "Requests for resetgate's own pages waiting for their turn.",
+		}, stat(func(_, w, _ int, _ uint64) float64 { return float64(w) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "resetgate_pages_turned_away_total",
+			Help: "Requests for resetgate's own pages answered 503 after waiting the longest wait for their turn.",
+		}, stat(func(_, _, _ int, away uint64) float64 { return float64(away) })),
+	}
+}
