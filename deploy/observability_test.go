@@ -153,7 +153,8 @@ func TestDashboardAndAlertsUseOnlyExportedMetrics(t *testing.T) {
 	}
 	// What the dashboard and the rules are for: each has a panel or an alert.
 	for _, m := range []string{"resetgate_http_requests_total", "resetgate_http_request_duration_seconds_bucket",
-		"resetgate_queue_depth", "resetgate_queue_jobs", "resetgate_events_total", "resetgate_hash_slots_busy"} {
+		"resetgate_queue_depth", "resetgate_queue_jobs", "resetgate_events_total", "resetgate_hash_slots_busy",
+		"resetgate_pages_turned_away_total"} {
 		if !used[m] {
 			t.Errorf("neither the dashboard nor the rules use %s", m)
 		}
