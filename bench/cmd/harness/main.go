@@ -45,6 +45,8 @@ func main() {
 			err = cmdBare(os.Args[2:])
 		case "contend":
 			err = cmdContend(os.Args[2:])
+		case "probe":
+			err = cmdProbe(os.Args[2:])
 		default:
 			err = cmdRun(os.Args[1:])
 		}

@@ -226,59 +226,6 @@ func (l latencies) pct(p float64) time.Duration {
 	return s[max(0, min(i, len(s)-1))]
 }
 
-// probe sends GET /page at a fixed rate (open loop: the next request does not wait for the
-// previous answer) until stopped, and records every latency. It shows whether proxied
-// traffic stays responsive while resetgate hashes.
-type probe struct {
-	stopc chan struct{}
-	done  chan struct{}
-	mu    sync.Mutex
-	lat   latencies
-	errs  int
-}
-
-func startProbe(url string, every time.Duration) *probe {
-	p := &probe{stopc: make(chan struct{}), done: make(chan struct{})}
-	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
-	go func() {
-		defer close(p.done)
-		var wg sync.WaitGroup
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stopc:
-				wg.Wait()
-				return
-			case <-t.C:
-			}
-			wg.Go(func() {
-				start := time.Now()
-				resp, err := c.Get(url)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				d := time.Since(start)
-				p.mu.Lock()
-				defer p.mu.Unlock()
-				if err != nil || resp.StatusCode != http.StatusOK {
-					p.errs++
-					return
-				}
-				p.lat = append(p.lat, d)
-			})
-		}
-	}()
-	return p
-}
-
-func (p *probe) stop() (latencies, int) {
-	close(p.stopc)
-	<-p.done
-	return p.lat, p.errs
-}
-
 // probeStats are the probe's results over one window.
 type probeStats struct {
 	n        int

@@ -282,7 +282,7 @@ func writeReport(res *results) string {
 		w("A fresh resetgate with the limits off (the POST runs left a full mail queue behind). ")
 		w("Links are issued through `POST /pwreset` (and read from the outbox log), then a burst of completions starts at once, each as a browser does it: `GET {link}` (303 + session cookie), `POST /pwreset/new` with a strong password (303 → /pwreset/done). For argon2id a burst of a tenth the size runs first, so that the peaks can be compared. ")
 		w("The accounts' current hashes are werkzeug `pbkdf2:sha256:600000` (resetgate's fallback default) or argon2id `m=19456,t=2,p=1` (OWASP's); in the default `hash = \"auto\"` each new hash is written with the same parameters. ")
-		w("Meanwhile a probe sends `GET /page` through the same resetgate every 5 ms (open loop), to see whether proxied traffic stays responsive; its idle baseline is taken on the same instance just before (5 s).\n\n")
+		w("Meanwhile a probe sends `GET /page` through the same resetgate every 5 ms (open loop), to see whether proxied traffic stays responsive; its idle baseline is taken on the same instance just before (5 s). The probe is a process of its own (`harness probe`, warmed up with 50 requests before its clock starts), as a visitor's browser is: inside the harness it would share the Go scheduler with the harness's own completion clients.\n\n")
 		w("| scheme | completed | failed | wall time | completions/s | mean hash (in resetgate) | bound: %d slots ÷ mean hash | POST p50 | POST p99 | CPU ms per completion | proxied probe p50 / p99 (idle); p50 / p99 / max (during) (× idle p99) | peak RSS (growth) |\n", reset.DefaultHashSlots())
 		w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range res.complete {
@@ -306,7 +306,7 @@ func writeReport(res *results) string {
 			}
 		}
 		w("\nWhat bounds the rate: each completion checks the password's strength and hashes it under a semaphore of `reset.DefaultHashSlots()` = %d slots (CPUs − 1: one stays free for proxied traffic), so completions/s ≤ slots ÷ hash time; the rest of a completion (token claim, SQLite write, bolt writes, session cookie) runs outside it and is small beside the hash. ", reset.DefaultHashSlots())
-		w("The hashes run on threads at the lowest priority (nice 19), with one more Go P per slot while anything hashes, so the proxied probe's threads win the CPU; for what the probe still loses, the targets table gives beside each verdict what the same hashing costs the probe from a process of its own (`harness contend`, nice 19), which shares nothing with resetgate but the machine.\n\n")
+		w("The hashes run on threads at the lowest priority (nice 19), with one more Go P per slot while anything hashes (and for a second after, so that a burst changes GOMAXPROCS once), so the proxied probe's threads win the CPU; resetgate's own pages are served at most `[limits] pages_in_flight` at once (default 2 per CPU, at least 4; a completion waiting for a hash slot gives its place back), so that a burst of completions does not crowd the probe's requests out of the Go scheduler; for what the probe still loses, the targets table gives beside each verdict what the same hashing costs the probe from a process of its own (`harness contend`, nice 19), which shares nothing with resetgate but the machine.\n\n")
 	}
 
 	if len(res.profiles) > 0 {
