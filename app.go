@@ -263,7 +263,7 @@ func newApp(ctx context.Context, cfg *Config, getenv func(string) string, log *s
 	wo := web.Options{
 		Service: a.svc, Prefix: cfg.Prefix, PublicURL: cfg.public, Site: site, Upstream: upstream,
 		ClientIP: ips.IP, SessionKeys: keys, AfterResetURL: cfg.Reset.AfterResetURL, SignInURL: cfg.signInURL(), Templates: pages, Logger: log,
-		Challenge: guard, Languages: a.langs, Gate: a.pagesGate,
+		Challenge: guard, Languages: a.langs, Gate: a.pagesGate, Completions: a.pagesGate.door,
 
 		Brand: cfg.brand(), LogoURL: cfg.UI.LogoURL, AccentColor: cfg.UI.AccentColor, Stylesheets: cfg.UI.Stylesheets,
 	}

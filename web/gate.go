@@ -22,11 +22,12 @@ type Gate interface {
 // busyRetry is the Retry-After of the page that answers a request the gate turned away.
 const busyRetry = 5 * time.Second
 
-// admit serves next behind Options.Gate. The stylesheets and scripts pass by (they cost
-// nothing and the pages need them), and a form's body is read before the request queues:
-// reading it is waiting for the client, and a client trickling its form must hold nobody's
-// place. The body was capped by limitBody and PageLimits; an error reading it is kept for the
-// form parser, which answers it as it always has.
+// admit serves next behind Options.Gate, and a new password's submission behind
+// Options.Completions first. The stylesheets and scripts pass by (they cost nothing and the
+// pages need them), and a form's body is read before the request queues: reading it is
+// waiting for the client, and a client trickling its form must hold nobody's place. The body
+// was capped by limitBody and PageLimits; an error reading it is kept for the form parser,
+// which answers it as it always has.
 func (h *Handler) admit(next http.Handler) http.Handler {
 	if h.o.Gate == nil {
 		return next
@@ -39,6 +40,14 @@ func (h *Handler) admit(next http.Handler) http.Handler {
 		if r.Body != nil && r.Body != http.NoBody {
 			b, err := io.ReadAll(r.Body)
 			r.Body = readBody{bytes.NewReader(b), err}
+		}
+		if h.o.Completions != nil && r.Method == http.MethodPost && r.URL.Path == h.o.Prefix+"/new" {
+			ctx, done, err := h.o.Completions.Enter(r.Context())
+			if err != nil {
+				return // the client is gone (the door has no time limit)
+			}
+			defer done()
+			r = r.WithContext(ctx)
 		}
 		ctx, done, err := h.o.Gate.Enter(r.Context())
 		if err != nil {

@@ -180,3 +180,45 @@ func waitUntil(t *testing.T, ok func() bool) {
 		}
 	}
 }
+
+// New-password submissions wait at their own door: with one place and a completion hashing,
+// the next submission waits there, while the other pages are served.
+func TestCompletionsWaitAtTheirDoor(t *testing.T) {
+	door := admission.New(1, 0)
+	bh := blockingHashers{make(chan struct{}, 1), make(chan struct{})}
+	s := newSite(t, func(ro *reset.Options, wo *web.Options) {
+		wo.Gate, wo.Completions, ro.Waiting, ro.Hashers = admission.New(1, time.Minute), door, admission.Leave, bh
+	})
+	var once sync.Once
+	release := func() { once.Do(func() { close(bh.release) }) }
+	t.Cleanup(release)
+	c := s.client(t)
+	s.do(t, c, "GET", s.linkPath(t, c), "")
+	first := make(chan *http.Response, 1)
+	go func() {
+		resp, _ := s.do(t, c, "POST", "/pwreset/new", "password=long+enough+secret&password2=long+enough+secret")
+		first <- resp
+	}()
+	<-bh.started
+	second := make(chan int, 1)
+	go func() {
+		resp, _ := s.do(t, s.client(t), "POST", "/pwreset/new", "password=another+long+secret&password2=another+long+secret")
+		second <- resp.StatusCode
+	}()
+	waitUntil(t, func() bool { _, w, _, _ := door.Stats(); return w == 1 })
+	other := s.client(t)
+	other.Timeout = 5 * time.Second
+	if resp, _ := s.do(t, other, "GET", "/pwreset", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("the request form while a completion waits at the door = %d, want 200", resp.StatusCode)
+	}
+	release()
+	if resp := <-first; resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/pwreset/done" {
+		t.Errorf("the first completion = %d → %q, want 303 → /pwreset/done", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if code := <-second; code == 0 {
+		t.Error("the second submission got no answer")
+	}
+	if in, w, _, _ := door.Stats(); in != 0 || w != 0 {
+		t.Errorf("door afterwards: %d inside, %d waiting, want none", in, w)
+	}
+}

@@ -92,6 +92,11 @@ type Options struct {
 	// Gate, when set, bounds how many of the pages' requests are served at once (see [Gate]);
 	// the stylesheets and scripts pass by. Nil: no bound.
 	Gate Gate
+	// Completions, when set, bounds how many new-password submissions (POST {prefix}/new)
+	// are served at once; the others wait at the door, with their body read, for as long as
+	// their client does. Their pace is the hash slots' anyway, and waiting there they hold
+	// their connection and body, not a handler's state and stack. Nil: no bound.
+	Completions Gate
 }
 
 // Handler dispatches by path, before any router: the reset area to resetgate's pages,

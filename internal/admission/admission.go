@@ -29,7 +29,8 @@ type Gate struct {
 	turnedAway atomic.Uint64
 }
 
-// New returns a gate with n places (at least 1) whose callers wait at most maxWait for one.
+// New returns a gate with n places (at least 1) whose callers wait at most maxWait for one;
+// with maxWait 0 they wait for as long as their context lasts.
 func New(n int, maxWait time.Duration) *Gate {
 	return &Gate{places: make(chan struct{}, max(1, n)), maxWait: maxWait}
 }
@@ -69,14 +70,18 @@ func (g *Gate) Enter(ctx context.Context) (context.Context, func(), error) {
 func (g *Gate) wait(ctx context.Context) error {
 	g.waiting.Add(1)
 	defer g.waiting.Add(-1)
-	timer := time.NewTimer(g.maxWait)
-	defer timer.Stop()
+	var expired <-chan time.Time
+	if g.maxWait > 0 {
+		timer := time.NewTimer(g.maxWait)
+		defer timer.Stop()
+		expired = timer.C
+	}
 	select {
 	case g.places <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-timer.C:
+	case <-expired:
 		g.turnedAway.Add(1)
 		return ErrBusy
 	}

@@ -149,3 +149,18 @@ func waitFor(t *testing.T, ok func() bool) {
 		}
 	}
 }
+
+// With no longest wait a caller waits for as long as its context lasts.
+func TestNoLongestWait(t *testing.T) {
+	g := New(1, 0)
+	_, done, _ := g.Enter(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := g.Enter(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Enter = %v, want the context's deadline", err)
+	}
+	if _, _, _, away := g.Stats(); away != 0 {
+		t.Errorf("%d turned away, want 0: without a longest wait nobody is", away)
+	}
+	done()
+}
