@@ -54,39 +54,31 @@ func (g *pagesGate) Enter(ctx context.Context) (context.Context, func(), error) 
 	if errors.Is(err, admission.ErrBusy) {
 		now, last := time.Now().UnixNano(), g.warned.Load()
 		if now-last >= int64(time.Minute) && g.warned.CompareAndSwap(last, now) {
-			_, waiting, places, away := g.Stats()
+			st := g.Stats()
 			g.log.Warn("resetgate's pages are turning requests away (503): every place stayed taken for "+pagesWait.String()+"; a flood, or [limits] pages_in_flight is too low",
-				"event", "pages_busy", "places", places, "waiting", waiting, "turned_away", away)
+				"event", "pages_busy", "places", st.Places, "waiting", st.Waiting, "turned_away", st.TurnedAway)
 		}
 	}
 	return c, done, err
 }
 
-// collectors are the gate's metrics.
+// collectors are the gates' metrics, read from their Stats at each scrape.
 func (g *pagesGate) collectors() []prometheus.Collector {
-	stat := func(pick func(inside, waiting, places int, away uint64) float64) func() float64 {
-		return func() float64 { return pick(g.Stats()) }
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
 	return []prometheus.Collector{
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "resetgate_pages_in_flight",
-			Help: "resetgate's own pages being served right now; at resetgate_pages_places, more wait their turn.",
-		}, stat(func(in, _, _ int, _ uint64) float64 { return float64(in) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "resetgate_pages_places",
-			Help: "How many of resetgate's own pages may be served at once ([limits] pages_in_flight).",
-		}, stat(func(_, _, n int, _ uint64) float64 { return float64(n) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "resetgate_pages_waiting",
-			Help: "Requests for resetgate's own pages waiting for their turn.",
-		}, stat(func(_, w, _ int, _ uint64) float64 { return float64(w) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "resetgate_completions_waiting",
-			Help: "New-password submissions waiting for one of the hash slots' places (hash slots + 1 are served at once).",
-		}, func() float64 { _, w, _, _ := g.door.Stats(); return float64(w) }),
+		gauge("resetgate_pages_in_flight", "resetgate's own pages being served right now; at resetgate_pages_places, more wait their turn.",
+			func() float64 { return float64(g.Stats().Inside) }),
+		gauge("resetgate_pages_places", "How many of resetgate's own pages may be served at once ([limits] pages_in_flight).",
+			func() float64 { return float64(g.Stats().Places) }),
+		gauge("resetgate_pages_waiting", "Requests for resetgate's own pages waiting for their turn.",
+			func() float64 { return float64(g.Stats().Waiting) }),
+		gauge("resetgate_completions_waiting", "New-password submissions waiting for one of the hash slots' places (hash slots + 1 are served at once).",
+			func() float64 { return float64(g.door.Stats().Waiting) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "resetgate_pages_turned_away_total",
 			Help: "Requests for resetgate's own pages answered 503 after waiting the longest wait for their turn.",
-		}, stat(func(_, _, _ int, away uint64) float64 { return float64(away) })),
+		}, func() float64 { return float64(g.Stats().TurnedAway) }),
 	}
 }

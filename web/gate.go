@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -51,7 +50,7 @@ func (h *Handler) admit(next http.Handler) http.Handler {
 		}
 		ctx, done, err := h.o.Gate.Enter(r.Context())
 		if err != nil {
-			if errors.Is(err, r.Context().Err()) {
+			if r.Context().Err() != nil {
 				return // the client is gone: nobody to answer
 			}
 			h.respondError(w, r, http.StatusServiceUnavailable, "", busyRetry)

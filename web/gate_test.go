@@ -26,7 +26,7 @@ func gatedSite(t *testing.T, g *admission.Gate, mod func(*reset.Options)) *site 
 
 // holdAll takes every place of g until the test ends or the returned func is called.
 func holdAll(t *testing.T, g *admission.Gate) func() {
-	_, _, n, _ := g.Stats()
+	n := g.Stats().Places
 	var dones []func()
 	for range n {
 		_, done, err := g.Enter(context.Background())
@@ -53,10 +53,16 @@ func TestGateQueuesPagesButNotAssets(t *testing.T) {
 	release := holdAll(t, g)
 	got := make(chan int, 1)
 	go func() {
-		resp, _ := s.do(t, s.client(t), "GET", "/pwreset", "")
+		resp, err := s.client(t).Get(s.srv.URL + "/pwreset")
+		if err != nil {
+			t.Errorf("GET /pwreset: %v", err)
+			got <- 0
+			return
+		}
+		resp.Body.Close()
 		got <- resp.StatusCode
 	}()
-	waitUntil(t, func() bool { _, w, _, _ := g.Stats(); return w == 1 })
+	waitUntil(t, func() bool { return g.Stats().Waiting == 1 })
 	if resp, _ := s.do(t, s.client(t), "GET", "/pwreset/static/style.css", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("stylesheet while the pages wait = %d, want 200 at once", resp.StatusCode)
 	}
@@ -79,7 +85,7 @@ func TestGateTurnsAwayWithAPage(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "5" || !strings.Contains(body, "<html") {
 		t.Errorf("turned away = %d, Retry-After %q, want 503, 5 and the error page\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
-	if _, _, _, away := g.Stats(); away != 1 {
+	if away := g.Stats().TurnedAway; away != 1 {
 		t.Errorf("turned away counted %d, want 1", away)
 	}
 }
@@ -107,13 +113,13 @@ func TestGateReadsTheBodyBeforeWaiting(t *testing.T) {
 		got <- resp.StatusCode
 	}()
 	io.WriteString(pw, body[:10])
-	time.Sleep(50 * time.Millisecond)
-	if _, w, _, _ := g.Stats(); w != 0 {
+	time.Sleep(200 * time.Millisecond) // time enough for the head to reach the gate, were it to queue now
+	if w := g.Stats().Waiting; w != 0 {
 		t.Fatalf("%d requests queued while the body was still arriving, want 0", w)
 	}
 	io.WriteString(pw, body[10:])
 	pw.Close()
-	waitUntil(t, func() bool { _, w, _, _ := g.Stats(); return w == 1 })
+	waitUntil(t, func() bool { return g.Stats().Waiting == 1 })
 	release()
 	if code := <-got; code != http.StatusSeeOther {
 		t.Errorf("POST /pwreset after its turn = %d, want 303", code)
@@ -130,7 +136,19 @@ func TestGateKeepsTheOversizedBodyAnswer(t *testing.T) {
 }
 
 // blockingHashers hash only once released, so that a completion sits in its hash slot.
-type blockingHashers struct{ started, release chan struct{} }
+type blockingHashers struct {
+	started, release chan struct{}
+	once             *sync.Once
+}
+
+// newBlockingHashers returns hashers that hash once letGo is called. Tests defer letGo: the
+// deferred call runs before the servers' Cleanup, which would otherwise wait for the hash
+// forever when a test fails.
+func newBlockingHashers() blockingHashers {
+	return blockingHashers{make(chan struct{}, 1), make(chan struct{}), new(sync.Once)}
+}
+
+func (b blockingHashers) letGo() { b.once.Do(func() { close(b.release) }) }
 
 func (b blockingHashers) For(string, string) (reset.Hasher, error) { return b, nil }
 func (b blockingHashers) Hash(pw string) (string, error) {
@@ -141,34 +159,64 @@ func (b blockingHashers) Hash(pw string) (string, error) {
 func (blockingHashers) MaxPasswordBytes() int { return 0 }
 func (blockingHashers) Scheme() string        { return "test" }
 
+// submit posts a new password in the background and delivers the answer (nil, with the test
+// failed, when there is none).
+func submit(t *testing.T, s *site, c *http.Client, password string) <-chan *http.Response {
+	got := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", s.srv.URL+"/pwreset/new", strings.NewReader("password="+password+"&password2="+password))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Errorf("POST /pwreset/new: %v", err)
+			got <- nil
+			return
+		}
+		resp.Body.Close()
+		got <- resp
+	}()
+	return got
+}
+
+// wantRedirect checks that resp is a 303 to location.
+func wantRedirect(t *testing.T, what string, resp *http.Response, location string) {
+	t.Helper()
+	if resp == nil {
+		return // submit failed the test already
+	}
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != location {
+		t.Errorf("%s = %d → %q, want 303 → %s", what, resp.StatusCode, resp.Header.Get("Location"), location)
+	}
+}
+
+// formServed checks that the request form is served now: a page stuck behind a gate fails
+// after 5 s rather than hangs.
+func formServed(t *testing.T, s *site, while string) {
+	t.Helper()
+	c := s.client(t)
+	c.Timeout = 5 * time.Second
+	if resp, _ := s.do(t, c, "GET", "/pwreset", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("the request form while %s = %d, want 200", while, resp.StatusCode)
+	}
+}
+
 // A completion waiting for or holding a hash slot has left the gate (reset.Options.Waiting):
 // with one place, the other pages are still served while it hashes.
 func TestGateLetsPagesPastAHashingCompletion(t *testing.T) {
 	g := admission.New(1, time.Minute)
-	bh := blockingHashers{make(chan struct{}, 1), make(chan struct{})}
+	bh := newBlockingHashers()
+	defer bh.letGo()
 	s := gatedSite(t, g, func(ro *reset.Options) { ro.Hashers = bh })
-	var once sync.Once
-	release := func() { once.Do(func() { close(bh.release) }) }
-	t.Cleanup(release) // before the servers' Cleanup: a failed test must not hang closing them
 	c := s.client(t)
 	s.do(t, c, "GET", s.linkPath(t, c), "")
-	done := make(chan *http.Response, 1)
-	go func() {
-		resp, _ := s.do(t, c, "POST", "/pwreset/new", "password=long+enough+secret&password2=long+enough+secret")
-		done <- resp
-	}()
+	done := submit(t, s, c, "long+enough+secret")
 	<-bh.started
-	other := s.client(t)
-	other.Timeout = 5 * time.Second // a page stuck behind the hash fails rather than hangs
-	if resp, _ := s.do(t, other, "GET", "/pwreset", ""); resp.StatusCode != http.StatusOK {
-		t.Errorf("the request form while a completion hashes = %d, want 200", resp.StatusCode)
-	}
-	release()
-	if resp := <-done; resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/pwreset/done" {
-		t.Errorf("the completion = %d → %q, want 303 → /pwreset/done", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	if in, w, _, _ := g.Stats(); in != 0 || w != 0 {
-		t.Errorf("afterwards %d inside and %d waiting, want none", in, w)
+	formServed(t, s, "a completion hashes")
+	bh.letGo()
+	wantRedirect(t, "the completion", <-done, "/pwreset/done")
+	if st := g.Stats(); st.Inside != 0 || st.Waiting != 0 {
+		t.Errorf("afterwards %+v, want nobody inside or waiting", st)
 	}
 }
 
@@ -185,40 +233,22 @@ func waitUntil(t *testing.T, ok func() bool) {
 // the next submission waits there, while the other pages are served.
 func TestCompletionsWaitAtTheirDoor(t *testing.T) {
 	door := admission.New(1, 0)
-	bh := blockingHashers{make(chan struct{}, 1), make(chan struct{})}
+	bh := newBlockingHashers()
+	defer bh.letGo()
 	s := newSite(t, func(ro *reset.Options, wo *web.Options) {
 		wo.Gate, wo.Completions, ro.Waiting, ro.Hashers = admission.New(1, time.Minute), door, admission.Leave, bh
 	})
-	var once sync.Once
-	release := func() { once.Do(func() { close(bh.release) }) }
-	t.Cleanup(release)
 	c := s.client(t)
 	s.do(t, c, "GET", s.linkPath(t, c), "")
-	first := make(chan *http.Response, 1)
-	go func() {
-		resp, _ := s.do(t, c, "POST", "/pwreset/new", "password=long+enough+secret&password2=long+enough+secret")
-		first <- resp
-	}()
+	first := submit(t, s, c, "long+enough+secret")
 	<-bh.started
-	second := make(chan int, 1)
-	go func() {
-		resp, _ := s.do(t, s.client(t), "POST", "/pwreset/new", "password=another+long+secret&password2=another+long+secret")
-		second <- resp.StatusCode
-	}()
-	waitUntil(t, func() bool { _, w, _, _ := door.Stats(); return w == 1 })
-	other := s.client(t)
-	other.Timeout = 5 * time.Second
-	if resp, _ := s.do(t, other, "GET", "/pwreset", ""); resp.StatusCode != http.StatusOK {
-		t.Errorf("the request form while a completion waits at the door = %d, want 200", resp.StatusCode)
-	}
-	release()
-	if resp := <-first; resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/pwreset/done" {
-		t.Errorf("the first completion = %d → %q, want 303 → /pwreset/done", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	if code := <-second; code == 0 {
-		t.Error("the second submission got no answer")
-	}
-	if in, w, _, _ := door.Stats(); in != 0 || w != 0 {
-		t.Errorf("door afterwards: %d inside, %d waiting, want none", in, w)
+	second := submit(t, s, s.client(t), "another+long+secret") // no session: its answer is /invalid
+	waitUntil(t, func() bool { return door.Stats().Waiting == 1 })
+	formServed(t, s, "a completion waits at the door")
+	bh.letGo()
+	wantRedirect(t, "the first completion", <-first, "/pwreset/done")
+	wantRedirect(t, "the second submission, once in", <-second, "/pwreset/invalid")
+	if st := door.Stats(); st.Inside != 0 || st.Waiting != 0 {
+		t.Errorf("door afterwards: %+v, want nobody inside or waiting", st)
 	}
 }

@@ -96,8 +96,15 @@ func Leave(ctx context.Context) {
 	}
 }
 
-// Stats reports the places taken right now, the requests waiting for one, how many there
-// are, and how many requests were turned away (ErrBusy) so far.
-func (g *Gate) Stats() (inside, waiting, places int, turnedAway uint64) {
-	return len(g.places), int(g.waiting.Load()), cap(g.places), g.turnedAway.Load()
+// Stats is a gate's state at one moment.
+type Stats struct {
+	Inside     int    // places taken
+	Waiting    int    // requests waiting for one
+	Places     int    // places in all
+	TurnedAway uint64 // requests turned away (ErrBusy) so far
+}
+
+// Stats reports the gate's state now.
+func (g *Gate) Stats() Stats {
+	return Stats{Inside: len(g.places), Waiting: int(g.waiting.Load()), Places: cap(g.places), TurnedAway: g.turnedAway.Load()}
 }

@@ -36,8 +36,8 @@ func TestAtMostNInside(t *testing.T) {
 	if m := most.Load(); m != 3 {
 		t.Errorf("at most %d inside at once, want 3", m)
 	}
-	if in, w, n, _ := g.Stats(); in != 0 || w != 0 || n != 3 {
-		t.Errorf("Stats() after = %d inside, %d waiting, %d places; want 0, 0, 3", in, w, n)
+	if st := g.Stats(); st != (Stats{Places: 3}) {
+		t.Errorf("Stats() after = %+v, want 3 places and nothing else", st)
 	}
 }
 
@@ -62,7 +62,7 @@ func TestFirstComeFirstServed(t *testing.T) {
 			dones[i] = d
 			order <- i
 		})
-		waitFor(t, func() bool { _, w, _, _ := g.Stats(); return w == i+1 })
+		waitFor(t, func() bool { return g.Stats().Waiting == i+1 })
 	}
 	done()
 	for want := range 5 {
@@ -86,8 +86,8 @@ func TestTurnedAwayAfterTheLongestWait(t *testing.T) {
 	if !errors.Is(err, ErrBusy) || d != nil || ctx != context.Background() {
 		t.Fatalf("Enter with every place taken = %v, %v; want ErrBusy and no done func", err, d != nil)
 	}
-	if in, w, _, away := g.Stats(); in != 1 || w != 0 || away != 1 {
-		t.Errorf("Stats() = %d inside, %d waiting, %d turned away; want 1, 0, 1", in, w, away)
+	if st := g.Stats(); st != (Stats{Inside: 1, Places: 1, TurnedAway: 1}) {
+		t.Errorf("Stats() = %+v, want 1 inside and 1 turned away", st)
 	}
 }
 
@@ -100,14 +100,14 @@ func TestCanceledWhileWaiting(t *testing.T) {
 		_, _, err := g.Enter(ctx)
 		errc <- err
 	}()
-	waitFor(t, func() bool { _, w, _, _ := g.Stats(); return w == 1 })
+	waitFor(t, func() bool { return g.Stats().Waiting == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Enter after its context ended = %v, want context.Canceled", err)
 	}
 	done()
-	if in, w, _, away := g.Stats(); in != 0 || w != 0 || away != 0 {
-		t.Errorf("Stats() = %d inside, %d waiting, %d turned away; want 0, 0, 0: a canceled wait takes no place", in, w, away)
+	if st := g.Stats(); st != (Stats{Places: 1}) {
+		t.Errorf("Stats() = %+v, want nothing inside, waiting or turned away: a canceled wait takes no place", st)
 	}
 }
 
@@ -120,17 +120,17 @@ func TestLeaveEarly(t *testing.T) {
 	child, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	Leave(child)
-	if in, _, _, _ := g.Stats(); in != 1 {
+	if in := g.Stats().Inside; in != 1 {
 		t.Fatalf("after Leave, %d inside, want 1", in)
 	}
 	Leave(ctx)
 	done()
-	if in, _, _, _ := g.Stats(); in != 1 {
+	if in := g.Stats().Inside; in != 1 {
 		t.Fatalf("after Leave, a second Leave and done, %d inside, want 1 (the other request)", in)
 	}
 	Leave(context.Background())
 	other()
-	if in, _, _, _ := g.Stats(); in != 0 {
+	if in := g.Stats().Inside; in != 0 {
 		t.Errorf("%d inside at the end, want 0", in)
 	}
 }
@@ -159,7 +159,7 @@ func TestNoLongestWait(t *testing.T) {
 	if _, _, err := g.Enter(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Enter = %v, want the context's deadline", err)
 	}
-	if _, _, _, away := g.Stats(); away != 0 {
+	if away := g.Stats().TurnedAway; away != 0 {
 		t.Errorf("%d turned away, want 0: without a longest wait nobody is", away)
 	}
 	done()
